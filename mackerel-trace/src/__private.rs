@@ -1,0 +1,1 @@
+//! What `#[traced]` and `#[main]` expansions call, and nothing else. Not public API.

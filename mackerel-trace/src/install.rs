@@ -1,0 +1,59 @@
+//! The one place spans go: the tracer installed through mackerel-trace.
+//!
+//! `#[traced]` expansions read it with a single atomic load, so a program with
+//! nothing installed pays one branch per traced call.
+
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+
+/// The instrumentation scope every `#[traced]` span is recorded under.
+pub(crate) const SCOPE_NAME: &str = "mackerel-trace";
+
+/// The installed tracer, or null when tracing is off.
+///
+/// Installed tracers are leaked on purpose: installing happens once or a few
+/// times per process, and a leaked `&'static` lets the hot path skip any
+/// reference counting.
+static TRACER: AtomicPtr<SdkTracer> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The tracer `#[traced]` spans go to, or `None` when no pipeline is installed.
+#[inline]
+pub(crate) fn tracer() -> Option<&'static SdkTracer> {
+    let ptr = TRACER.load(Ordering::Acquire);
+    // SAFETY: non-null pointers stored in TRACER come from `Box::leak` and are never freed.
+    unsafe { ptr.as_ref() }
+}
+
+/// Sends `#[traced]` spans, and the OpenTelemetry global tracer provider, to `provider`.
+///
+/// [`init`](crate::init) and `#[mackerel_trace::main]` call this for you; call it yourself
+/// when you build your own [`SdkTracerProvider`], for example one with an in-memory exporter in
+/// tests. Manual spans made through [`opentelemetry::global`] land in the same place.
+///
+/// The caller keeps `provider` and is responsible for shutting it down.
+///
+/// # Example
+///
+/// ```
+/// use mackerel_trace::opentelemetry_sdk::trace::SdkTracerProvider;
+///
+/// let provider = SdkTracerProvider::builder().build();
+/// mackerel_trace::set_tracer_provider(provider.clone());
+/// // ... traced code runs here ...
+/// let _ = provider.shutdown();
+/// ```
+pub fn set_tracer_provider(provider: SdkTracerProvider) {
+    let scope = opentelemetry::InstrumentationScope::builder(SCOPE_NAME)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build();
+    let tracer: &'static mut SdkTracer = Box::leak(Box::new(provider.tracer_with_scope(scope)));
+    TRACER.store(tracer, Ordering::Release);
+    opentelemetry::global::set_tracer_provider(provider);
+}
+
+/// Stops sending `#[traced]` spans anywhere; later traced calls cost one branch.
+pub(crate) fn clear_tracer() {
+    TRACER.store(std::ptr::null_mut(), Ordering::Release);
+}
