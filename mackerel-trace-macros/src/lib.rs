@@ -2,6 +2,8 @@
 //!
 //! Use them through `mackerel_trace::traced` and `mackerel_trace::main`.
 
+mod main_attr;
+
 use proc_macro::TokenStream;
 
 /// Instruments a function (or every method of an `impl` block) with an OpenTelemetry span.
@@ -14,6 +16,5 @@ pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Installs the mackerel-trace pipeline around `main` and flushes it on exit.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = args;
-    item
+    main_attr::expand(args.into(), item.into()).into()
 }
