@@ -3,5 +3,7 @@
 //! Enabled by the `testing` feature.
 
 mod capture;
+mod receiver;
 
 pub use capture::SpanCapture;
+pub use receiver::{ReceivedRequest, ReceivedSpan, Receiver, Reply};
