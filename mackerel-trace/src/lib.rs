@@ -1,12 +1,22 @@
 //! Send OpenTelemetry traces from Rust to Mackerel APM.
 #![warn(missing_docs)]
 
-#[allow(dead_code)] // used by the pipeline once it lands
+mod config;
 mod console;
+mod error;
+mod export;
+mod guard;
 mod install;
+mod pipeline;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use config::{
+    ApiKey, Compression, Config, Destination, OffReason, Sampler, Settings, MACKEREL_ENDPOINT,
+};
+pub use error::Error;
+pub use export::ExportStats;
+pub use guard::{init, Guard};
 pub use install::set_tracer_provider;
 pub use mackerel_trace_macros::{main, traced};
 

@@ -1,0 +1,333 @@
+//! Merges the environment over the values set in code, validating each variable.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::parse;
+use super::settings::{ApiKey, Compression, Destination, OffReason, Propagator, Sampler, Settings};
+use super::Config;
+use crate::Error;
+
+/// Headers mackerel-trace sets itself; a configured header may not replace them.
+const RESERVED_HEADERS: [&str; 4] = [
+    "content-type",
+    "content-encoding",
+    "content-length",
+    "accept",
+];
+const API_KEY_HEADER: &str = "mackerel-api-key";
+
+/// The variables configuration is read from: the process environment or a given map.
+pub(super) struct Vars<'a> {
+    map: Option<&'a HashMap<String, String>>,
+}
+
+impl<'a> Vars<'a> {
+    pub(super) fn raw(&self, name: &'static str) -> Option<(&'static str, String)> {
+        self.get(name)
+    }
+
+    pub(super) fn new(map: Option<&'a HashMap<String, String>>) -> Self {
+        Vars { map }
+    }
+
+    /// The variable's value; empty values count as unset, as the OpenTelemetry spec asks.
+    fn get(&self, name: &'static str) -> Option<(&'static str, String)> {
+        let value = match self.map {
+            Some(map) => map.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        }?;
+        (!value.trim().is_empty()).then_some((name, value))
+    }
+
+    /// The first of `names` that is set.
+    fn first(&self, names: &[&'static str]) -> Option<(&'static str, String)> {
+        names.iter().find_map(|name| self.get(name))
+    }
+
+    /// Parses the first of `names` that is set, naming it in the error.
+    fn parse<T>(
+        &self,
+        names: &[&'static str],
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, Error> {
+        self.first(names)
+            .map(|(name, value)| parse(&value).map_err(|problem| Error::new(name, problem)))
+            .transpose()
+    }
+}
+
+pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Error> {
+    let disabled = vars
+        .parse(&["OTEL_SDK_DISABLED"], parse::boolean)?
+        .unwrap_or(false);
+    let exporter = vars.parse(&["OTEL_TRACES_EXPORTER"], exporter_kind)?;
+    let protocol = vars.first(&[
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ]);
+    if let Some((name, value)) = protocol {
+        if value.trim() != "http/protobuf" {
+            return Err(Error::new(
+                name,
+                format!("protocol {:?} is not supported; mackerel-trace sends http/protobuf (Mackerel accepts only OTLP/HTTP)", value.trim()),
+            ));
+        }
+    }
+
+    let endpoint = match vars.first(&["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]) {
+        Some((name, value)) => Some(parse::http_url(&value).map_err(|p| Error::new(name, p))?),
+        None => match vars.first(&["OTEL_EXPORTER_OTLP_ENDPOINT"]) {
+            Some((name, value)) => {
+                let base = parse::http_url(&value).map_err(|p| Error::new(name, p))?;
+                Some(format!("{}/v1/traces", base.trim_end_matches('/')))
+            }
+            None => config
+                .endpoint
+                .as_deref()
+                .map(|url| parse::http_url(url).map_err(|p| Error::new("Config::endpoint", p)))
+                .transpose()?,
+        },
+    };
+
+    let (api_key, headers) = api_key_and_headers(config, vars)?;
+
+    let compression = vars
+        .parse(
+            &[
+                "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+                "OTEL_EXPORTER_OTLP_COMPRESSION",
+            ],
+            compression,
+        )?
+        .or(config.compression)
+        .unwrap_or_default();
+    let export_timeout = vars
+        .parse(
+            &[
+                "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+                "OTEL_EXPORTER_OTLP_TIMEOUT",
+            ],
+            parse::millis,
+        )?
+        .or(config.export_timeout)
+        .unwrap_or(Duration::from_secs(10));
+    let bsp_export_timeout = vars
+        .parse(&["OTEL_BSP_EXPORT_TIMEOUT"], parse::millis)?
+        .unwrap_or(Duration::from_secs(30));
+    let sampler = sampler(vars)?.or(config.sampler).unwrap_or_default();
+    let schedule_delay = vars
+        .parse(&["OTEL_BSP_SCHEDULE_DELAY"], parse::millis)?
+        .or(config.schedule_delay)
+        .unwrap_or(Duration::from_secs(5));
+    let max_queue_size = vars
+        .parse(&["OTEL_BSP_MAX_QUEUE_SIZE"], parse::count)?
+        .or(config.max_queue_size)
+        .unwrap_or(16_384);
+    let max_export_batch_size = vars
+        .parse(&["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"], parse::count)?
+        .or(config.max_export_batch_size)
+        .unwrap_or(4_096);
+    if max_export_batch_size > max_queue_size {
+        return Err(Error::new(
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            format!("{max_export_batch_size} is more than the queue size {max_queue_size} (OTEL_BSP_MAX_QUEUE_SIZE)"),
+        ));
+    }
+    let propagators = vars
+        .parse(&["OTEL_PROPAGATORS"], propagators)?
+        .unwrap_or_else(|| vec![Propagator::TraceContext, Propagator::Baggage]);
+    let resource = super::resource_attrs::resolve(config, vars)?;
+
+    let (destination, notice) = if disabled {
+        (Destination::Off(OffReason::Disabled), None)
+    } else {
+        match exporter {
+            Some(ExporterKind::None) => (Destination::Off(OffReason::ExporterNone), None),
+            Some(ExporterKind::Console) => (Destination::Console, None),
+            None if config.console => (Destination::Console, None),
+            Some(ExporterKind::Otlp) | None => match (endpoint, &api_key) {
+                (Some(url), _) => (Destination::Endpoint(url), None),
+                (None, Some(_)) => (Destination::Mackerel, None),
+                (None, None) => (
+                    Destination::Off(OffReason::NoDestination),
+                    Some("no Mackerel API key: set MACKEREL_APIKEY to send traces to Mackerel, or OTEL_TRACES_EXPORTER=console to print them here; tracing is off"),
+                ),
+            },
+        }
+    };
+
+    Ok(Settings {
+        destination,
+        api_key,
+        headers,
+        compression,
+        export_timeout,
+        bsp_export_timeout,
+        shutdown_timeout: config.shutdown_timeout.unwrap_or(Duration::from_secs(5)),
+        sampler,
+        schedule_delay,
+        max_queue_size,
+        max_export_batch_size,
+        propagators,
+        resource,
+        notice,
+    })
+}
+
+/// The API key (environment over code) and the other headers (signal-specific variable over
+/// generic variable, environment over code for the same name).
+///
+/// A `Mackerel-Api-Key` header in a header list counts as the key when no key is set
+/// elsewhere; when a key is set elsewhere too and they differ, that is an error rather than
+/// a silent replacement.
+fn api_key_and_headers(
+    config: &Config,
+    vars: &Vars<'_>,
+) -> Result<(Option<ApiKey>, Vec<(String, String)>), Error> {
+    let mut api_key: Option<(&'static str, String)> = vars
+        .first(&["MACKEREL_APIKEY", "MACKEREL_API_KEY"])
+        .or_else(|| config.api_key.clone().map(|key| ("Config::api_key", key)));
+
+    let env_headers = vars
+        .parse(
+            &[
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "OTEL_EXPORTER_OTLP_HEADERS",
+            ],
+            parse::key_value_list,
+        )?
+        .map(|headers| {
+            let name = vars
+                .first(&["OTEL_EXPORTER_OTLP_TRACES_HEADERS"])
+                .map_or("OTEL_EXPORTER_OTLP_HEADERS", |(name, _)| name);
+            (name, headers)
+        });
+    let code_headers = config
+        .headers
+        .iter()
+        .cloned()
+        .map(|h| ("Config::header", h));
+    let env_headers = env_headers
+        .into_iter()
+        .flat_map(|(name, headers)| headers.into_iter().map(move |h| (name, h)));
+
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for (origin, (name, value)) in code_headers.chain(env_headers) {
+        let lower = name.to_ascii_lowercase();
+        http::HeaderName::from_bytes(lower.as_bytes())
+            .map_err(|_| Error::new(origin, format!("{name:?} is not a valid header name")))?;
+        http::HeaderValue::from_str(&value).map_err(|_| {
+            Error::new(
+                origin,
+                format!("the value of header {name:?} is not a valid header value"),
+            )
+        })?;
+        if RESERVED_HEADERS.contains(&lower.as_str()) {
+            return Err(Error::new(
+                origin,
+                format!("header {name:?} is set by mackerel-trace and cannot be configured"),
+            ));
+        }
+        if lower == API_KEY_HEADER {
+            match &api_key {
+                Some((key_origin, key)) if *key != value => {
+                    return Err(Error::new(
+                        origin,
+                        format!("sets Mackerel-Api-Key, which differs from the key in {key_origin}; set the key in one place"),
+                    ));
+                }
+                _ => api_key = Some((origin, value)),
+            }
+            continue;
+        }
+        headers.retain(|(existing, _)| !existing.eq_ignore_ascii_case(&name));
+        headers.push((name, value));
+    }
+
+    let api_key = match api_key {
+        Some((origin, key)) => {
+            let key = key.trim().to_owned();
+            if http::HeaderValue::from_str(&key).is_err() {
+                return Err(Error::new(
+                    origin,
+                    "the API key contains characters that cannot be sent in an HTTP header",
+                ));
+            }
+            Some(ApiKey::new(key))
+        }
+        None => None,
+    };
+    Ok((api_key, headers))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExporterKind {
+    Otlp,
+    Console,
+    None,
+}
+
+fn exporter_kind(value: &str) -> Result<ExporterKind, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "otlp" => Ok(ExporterKind::Otlp),
+        "console" => Ok(ExporterKind::Console),
+        "none" => Ok(ExporterKind::None),
+        other => Err(format!(
+            "unknown exporter {other:?}; expected otlp, console or none"
+        )),
+    }
+}
+
+fn compression(value: &str) -> Result<Compression, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "gzip" => Ok(Compression::Gzip),
+        "none" => Ok(Compression::None),
+        other => Err(format!(
+            "unsupported compression {other:?}; expected gzip or none"
+        )),
+    }
+}
+
+fn sampler(vars: &Vars<'_>) -> Result<Option<Sampler>, Error> {
+    let Some((name, value)) = vars.first(&["OTEL_TRACES_SAMPLER"]) else {
+        return Ok(None);
+    };
+    let ratio = || -> Result<f64, Error> {
+        Ok(vars
+            .parse(&["OTEL_TRACES_SAMPLER_ARG"], parse::ratio)?
+            .unwrap_or(1.0))
+    };
+    let sampler = match value.trim().to_ascii_lowercase().as_str() {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatio(ratio()?),
+        "parentbased_always_on" => Sampler::ParentBasedAlwaysOn,
+        "parentbased_always_off" => Sampler::ParentBasedAlwaysOff,
+        "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio()?),
+        other => {
+            return Err(Error::new(
+                name,
+                format!("unknown sampler {other:?}; expected always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio"),
+            ))
+        }
+    };
+    Ok(Some(sampler))
+}
+
+fn propagators(value: &str) -> Result<Vec<Propagator>, String> {
+    let mut list = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name.to_ascii_lowercase().as_str() {
+            "tracecontext" => list.push(Propagator::TraceContext),
+            "baggage" => list.push(Propagator::Baggage),
+            "none" => return Ok(Vec::new()),
+            other => {
+                return Err(format!(
+                    "unsupported propagator {other:?}; expected tracecontext, baggage or none"
+                ))
+            }
+        }
+    }
+    Ok(list)
+}

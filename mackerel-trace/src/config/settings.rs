@@ -1,0 +1,218 @@
+//! The resolved, validated configuration, and the small types its options take.
+
+use std::fmt;
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+
+/// Request body compression for OTLP export.
+///
+/// ```
+/// let config = mackerel_trace::Config::new().compression(mackerel_trace::Compression::Gzip);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// gzip (the default; Mackerel accepts it and it cuts bytes on the wire about tenfold).
+    #[default]
+    Gzip,
+    /// Uncompressed protobuf.
+    None,
+}
+
+/// Which traces are recorded (the `OTEL_TRACES_SAMPLER` values).
+///
+/// ```
+/// let config = mackerel_trace::Config::new().sampler(mackerel_trace::Sampler::TraceIdRatio(0.25));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum Sampler {
+    /// Record every trace.
+    AlwaysOn,
+    /// Record nothing; traced calls cost one branch.
+    AlwaysOff,
+    /// Record this fraction of traces, chosen by trace id.
+    TraceIdRatio(f64),
+    /// Follow the parent's decision; record every new trace (the default).
+    #[default]
+    ParentBasedAlwaysOn,
+    /// Follow the parent's decision; record no new trace.
+    ParentBasedAlwaysOff,
+    /// Follow the parent's decision; record this fraction of new traces.
+    ParentBasedTraceIdRatio(f64),
+}
+
+/// Where finished spans go.
+///
+/// ```
+/// use mackerel_trace::{Config, Destination};
+/// let settings = Config::new().with_env_vars([("OTEL_TRACES_EXPORTER", "console")]).resolve().unwrap();
+/// assert_eq!(settings.destination(), &Destination::Console);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// Mackerel's OTLP endpoint ([`MACKEREL_ENDPOINT`](crate::MACKEREL_ENDPOINT)).
+    Mackerel,
+    /// An OTLP/HTTP endpoint given in code or the environment, such as a Collector.
+    Endpoint(String),
+    /// Readable trees on stderr.
+    Console,
+    /// Nothing is recorded.
+    Off(OffReason),
+}
+
+/// Why tracing is off.
+///
+/// ```
+/// use mackerel_trace::{Config, Destination, OffReason};
+/// let settings = Config::new().with_env_vars([("OTEL_SDK_DISABLED", "true")]).resolve().unwrap();
+/// assert_eq!(settings.destination(), &Destination::Off(OffReason::Disabled));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OffReason {
+    /// `OTEL_SDK_DISABLED=true`.
+    Disabled,
+    /// `OTEL_TRACES_EXPORTER=none`.
+    ExporterNone,
+    /// Neither an endpoint nor an API key is set.
+    NoDestination,
+}
+
+/// A Mackerel API key. Its `Debug` and `Display` never show the key.
+///
+/// ```
+/// let key = mackerel_trace::ApiKey::new("secret");
+/// assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub(crate) const REDACTED: &'static str = "<redacted>";
+
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for building the request header.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({})", ApiKey::REDACTED)
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(ApiKey::REDACTED)
+    }
+}
+
+/// W3C propagators named by `OTEL_PROPAGATORS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Propagator {
+    TraceContext,
+    Baggage,
+}
+
+/// The configuration after code, environment and defaults are merged and validated.
+///
+/// Built by [`Config::resolve`](crate::Config::resolve); [`Config::init`](crate::Config::init)
+/// starts the pipeline from it.
+///
+/// ```
+/// let settings = mackerel_trace::Config::new()
+///     .endpoint("http://localhost:4318/v1/traces")
+///     .resolve()
+///     .unwrap();
+/// assert_eq!(settings.endpoint(), Some("http://localhost:4318/v1/traces"));
+/// ```
+#[derive(Clone)]
+pub struct Settings {
+    pub(crate) destination: Destination,
+    pub(crate) api_key: Option<ApiKey>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) compression: Compression,
+    pub(crate) export_timeout: Duration,
+    pub(crate) bsp_export_timeout: Duration,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) sampler: Sampler,
+    pub(crate) schedule_delay: Duration,
+    pub(crate) max_queue_size: usize,
+    pub(crate) max_export_batch_size: usize,
+    pub(crate) propagators: Vec<Propagator>,
+    pub(crate) resource: Vec<KeyValue>,
+    /// A notice for stderr when tracing is off for a reason the user may not expect.
+    pub(crate) notice: Option<&'static str>,
+}
+
+impl Settings {
+    /// Where spans go.
+    pub fn destination(&self) -> &Destination {
+        &self.destination
+    }
+
+    /// The URL spans are posted to, when they are exported over OTLP.
+    pub fn endpoint(&self) -> Option<&str> {
+        match &self.destination {
+            Destination::Mackerel => Some(crate::MACKEREL_ENDPOINT),
+            Destination::Endpoint(url) => Some(url),
+            Destination::Console | Destination::Off(_) => None,
+        }
+    }
+
+    /// Whether spans are recorded at all.
+    pub fn is_enabled(&self) -> bool {
+        !matches!(self.destination, Destination::Off(_)) && self.sampler != Sampler::AlwaysOff
+    }
+
+    /// Whether a Mackerel API key is configured (the key itself is not accessible).
+    pub fn has_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
+    /// The resource attribute `key`, if set.
+    pub fn resource_attribute(&self, key: &str) -> Option<String> {
+        self.resource
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.as_str().into_owned())
+    }
+
+    /// The export timeout (per export, retries included).
+    pub fn export_timeout(&self) -> Duration {
+        self.export_timeout
+    }
+
+    /// The sampler.
+    pub fn sampler(&self) -> Sampler {
+        self.sampler
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("destination", &self.destination)
+            .field("api_key", &self.api_key)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("compression", &self.compression)
+            .field("export_timeout", &self.export_timeout)
+            .field("bsp_export_timeout", &self.bsp_export_timeout)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("sampler", &self.sampler)
+            .field("schedule_delay", &self.schedule_delay)
+            .field("max_queue_size", &self.max_queue_size)
+            .field("max_export_batch_size", &self.max_export_batch_size)
+            .field("propagators", &self.propagators)
+            .field("resource", &self.resource)
+            .finish()
+    }
+}

@@ -1,0 +1,142 @@
+//! [`init`] and the [`Guard`] that flushes and shuts the pipeline down, bounded in time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use crate::export::report::Report;
+use crate::{Config, Error, ExportStats};
+
+/// Starts the pipeline configured from the environment, with `service.name` defaulting to
+/// the executable's file name. Keep the guard alive for as long as the program runs: dropping
+/// it flushes the spans and shuts the pipeline down.
+///
+/// `#[mackerel_trace::main]` does this for you; use `init` where the attribute does not fit.
+///
+/// # Errors
+///
+/// A malformed variable, named in the [`Error`]. Nothing is started then.
+///
+/// # Example
+///
+/// ```no_run
+/// fn main() -> Result<(), mackerel_trace::Error> {
+///     let _guard = mackerel_trace::init()?;
+///     // ... traced code ...
+///     Ok(())
+/// }
+/// ```
+pub fn init() -> Result<Guard, Error> {
+    Config::new().init()
+}
+
+impl Config {
+    /// Resolves this configuration with the environment and starts the pipeline.
+    ///
+    /// # Errors
+    ///
+    /// A malformed variable or option, named in the [`Error`]. Nothing is started then.
+    ///
+    /// ```no_run
+    /// let _guard = mackerel_trace::Config::new().service_name("worker").init()?;
+    /// # Ok::<(), mackerel_trace::Error>(())
+    /// ```
+    pub fn init(self) -> Result<Guard, Error> {
+        let settings = self.resolve()?;
+        Ok(crate::pipeline::start(&settings))
+    }
+}
+
+/// Keeps the pipeline running; on drop, exports every finished span and shuts down, waiting
+/// no longer than the shutdown timeout.
+///
+/// ```no_run
+/// let guard = mackerel_trace::init()?;
+/// // ...
+/// drop(guard); // flushes now
+/// # Ok::<(), mackerel_trace::Error>(())
+/// ```
+#[must_use = "dropping the guard shuts tracing down at once"]
+#[derive(Debug)]
+pub struct Guard {
+    running: Option<Running>,
+}
+
+#[derive(Debug)]
+struct Running {
+    provider: SdkTracerProvider,
+    shutdown_timeout: Duration,
+    report: Arc<Report>,
+}
+
+impl Guard {
+    pub(crate) fn new(
+        provider: SdkTracerProvider,
+        shutdown_timeout: Duration,
+        report: Arc<Report>,
+    ) -> Self {
+        Guard {
+            running: Some(Running {
+                provider,
+                shutdown_timeout,
+                report,
+            }),
+        }
+    }
+
+    /// A guard for a pipeline that is off: dropping it does nothing.
+    pub(crate) fn inert() -> Self {
+        Guard { running: None }
+    }
+
+    /// Whether spans are being recorded and sent somewhere.
+    pub fn is_enabled(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Counts of exported and dropped spans so far.
+    pub fn stats(&self) -> ExportStats {
+        self.running
+            .as_ref()
+            .map(|running| running.report.stats())
+            .unwrap_or_default()
+    }
+
+    /// Exports every span finished so far and waits for the answer.
+    ///
+    /// # Errors
+    ///
+    /// When the export thread could not finish within its time.
+    pub fn flush(&self) -> Result<(), Error> {
+        match &self.running {
+            Some(running) => running
+                .provider
+                .force_flush()
+                .map_err(|err| Error::new("Guard::flush", err.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes and shuts down now, returning the final counts.
+    pub fn shutdown(mut self) -> ExportStats {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> ExportStats {
+        let Some(running) = self.running.take() else {
+            return ExportStats::default();
+        };
+        crate::install::clear_tracer();
+        let _ = running
+            .provider
+            .shutdown_with_timeout(running.shutdown_timeout);
+        running.report.stats()
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
