@@ -1,8 +1,171 @@
 //! `#[mackerel_trace::main]`: install the pipeline before `main`'s body, flush it on exit.
+//!
+//! The expansion puts one statement first in the body: a guard from
+//! `__private::start_main`, which flushes and shuts the pipeline down when it drops — on
+//! return (`Ok` or `Err`) and while a panic unwinds.
+//!
+//! With `#[tokio::main]` either order works. Written above it, this attribute sees the
+//! `async fn` and the guard lives inside the future (dropped when `block_on` finishes or
+//! unwinds); written below it, it sees tokio's synchronous `main` and the guard outlives the
+//! runtime. An `async fn main` with no runtime attribute below is an error that says so.
 
 use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::{Ident, ItemFn, LitStr, Path, Token};
+
+const OPTIONS: &[&str] = &["service_name", "service_version", "environment", "crate"];
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = args;
-    item
+    match try_expand(args, item.clone()) {
+        Ok(expanded) => expanded,
+        Err(err) => {
+            let mut out = err.to_compile_error();
+            out.extend(item);
+            out
+        }
+    }
+}
+
+fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let options = Parser::parse2(MainArgs::parse, args)?;
+    let mut function: ItemFn = syn::parse2(item)?;
+    if function.sig.asyncness.is_some() && !has_runtime_attribute(&function) {
+        return Err(syn::Error::new_spanned(
+            function.sig.asyncness,
+            "`#[mackerel_trace::main]` on an `async fn` needs an async runtime attribute below it, \
+             e.g.\n#[mackerel_trace::main]\n#[tokio::main]\nasync fn main() { .. }",
+        ));
+    }
+    let krate = options
+        .krate
+        .map_or_else(|| quote!(::mackerel_trace), |path| quote!(#path));
+    let option = |value: Option<LitStr>| match value {
+        Some(lit) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
+    let service_name = option(options.service_name);
+    let service_version = option(options.service_version);
+    let environment = option(options.environment);
+    let start: syn::Stmt = syn::parse_quote! {
+        let __mackerel_trace_guard = #krate::__private::start_main(#krate::__private::MainOptions {
+            crate_name: ::core::env!("CARGO_PKG_NAME"),
+            crate_version: ::core::env!("CARGO_PKG_VERSION"),
+            service_name: #service_name,
+            service_version: #service_version,
+            environment: #environment,
+        });
+    };
+    function.block.stmts.insert(0, start);
+    Ok(quote!(#function))
+}
+
+/// `#[tokio::main]`, `#[async_std::main]`, `#[actix_web::main]`…: any attribute named `main`.
+fn has_runtime_attribute(function: &ItemFn) -> bool {
+    function
+        .attrs
+        .iter()
+        .any(|attr| attr.path().segments.last().is_some_and(|s| s.ident == "main"))
+}
+
+#[derive(Default)]
+struct MainArgs {
+    service_name: Option<LitStr>,
+    service_version: Option<LitStr>,
+    environment: Option<LitStr>,
+    krate: Option<Path>,
+}
+
+impl Parse for MainArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut args = MainArgs::default();
+        let mut errors: Option<syn::Error> = None;
+        while !input.is_empty() {
+            let key = if input.peek(Token![crate]) {
+                let token: Token![crate] = input.parse()?;
+                Ident::new("crate", token.span)
+            } else {
+                input.call(syn::ext::IdentExt::parse_any)?
+            };
+            input.parse::<Token![=]>()?;
+            if let Err(err) = args.apply(&key, input) {
+                match &mut errors {
+                    Some(all) => all.combine(err),
+                    None => errors = Some(err),
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        errors.map_or(Ok(args), Err)
+    }
+}
+
+impl MainArgs {
+    fn apply(&mut self, key: &Ident, input: ParseStream) -> syn::Result<()> {
+        let name = key.to_string();
+        let slot = match name.as_str() {
+            "service_name" => &mut self.service_name,
+            "service_version" => &mut self.service_version,
+            "environment" => &mut self.environment,
+            "crate" => {
+                let path: Path = input.parse()?;
+                return set(&mut self.krate, path, key);
+            }
+            _ => {
+                // Skip the value so the remaining options are still checked.
+                while !input.is_empty() && !input.peek(Token![,]) {
+                    input.parse::<proc_macro2::TokenTree>()?;
+                }
+                let hint = closest(&name)
+                    .map(|option| format!("; did you mean `{option}`?"))
+                    .unwrap_or_default();
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!(
+                        "unknown option `{name}` for `#[mackerel_trace::main]`{hint} (options: service_name, service_version, environment, crate)"
+                    ),
+                ));
+            }
+        };
+        let value: LitStr = input.parse().map_err(|err| {
+            syn::Error::new(err.span(), format!("`{name}` takes a string literal, e.g. `{name} = \"...\"`"))
+        })?;
+        set(slot, value, key)
+    }
+}
+
+fn set<T>(slot: &mut Option<T>, value: T, key: &Ident) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(syn::Error::new(key.span(), format!("duplicate option `{key}`")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// The option name closest to a misspelling, if any is close enough.
+fn closest(name: &str) -> Option<&'static str> {
+    OPTIONS
+        .iter()
+        .map(|option| (edit_distance(name, option), *option))
+        .filter(|(distance, _)| *distance <= 3)
+        .min()
+        .map(|(_, option)| option)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
 }

@@ -50,6 +50,7 @@ pub struct Config {
     pub(crate) export_timeout: Option<Duration>,
     pub(crate) shutdown_timeout: Option<Duration>,
     pub(crate) console: bool,
+    pub(crate) console_fallback: bool,
     pub(crate) sampler: Option<Sampler>,
     pub(crate) schedule_delay: Option<Duration>,
     pub(crate) max_queue_size: Option<usize>,
@@ -180,6 +181,20 @@ impl Config {
         self
     }
 
+    /// Print traces to stderr when neither an API key nor an endpoint is configured, instead of
+    /// turning tracing off: for examples and local development, so the same program prints
+    /// locally and exports once `MACKEREL_APIKEY` or an endpoint variable is set.
+    ///
+    /// ```
+    /// use mackerel_trace::{Config, Destination};
+    /// let settings = Config::new().fallback_to_console().with_env_vars([("", "")]).resolve().unwrap();
+    /// assert_eq!(settings.destination(), &Destination::Console);
+    /// ```
+    pub fn fallback_to_console(mut self) -> Self {
+        self.console_fallback = true;
+        self
+    }
+
     /// Which traces to record. Default [`Sampler::ParentBasedAlwaysOn`].
     ///
     /// ```
@@ -297,6 +312,7 @@ impl fmt::Debug for Config {
             .field("export_timeout", &self.export_timeout)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("console", &self.console)
+            .field("console_fallback", &self.console_fallback)
             .field("sampler", &self.sampler)
             .field("schedule_delay", &self.schedule_delay)
             .field("max_queue_size", &self.max_queue_size)

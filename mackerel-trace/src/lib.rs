@@ -8,6 +8,7 @@ mod export;
 mod guard;
 mod install;
 mod pipeline;
+mod startup;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -149,6 +149,7 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
             Some(ExporterKind::Otlp) | None => match (endpoint, &api_key) {
                 (Some(url), _) => (Destination::Endpoint(url), None),
                 (None, Some(_)) => (Destination::Mackerel, None),
+                (None, None) if config.console_fallback => (Destination::Console, None),
                 (None, None) => (
                     Destination::Off(OffReason::NoDestination),
                     Some("no Mackerel API key: set MACKEREL_APIKEY to send traces to Mackerel, or OTEL_TRACES_EXPORTER=console to print them here; tracing is off"),

@@ -160,7 +160,7 @@ impl OtlpExporter {
             Ok(()) => report.exported(spans),
             Err(Failure::KeyRejected(status)) => {
                 report.key_rejected(&self.endpoint, status);
-                report.export_failed(spans, format!("{} rejected the API key (HTTP {status})", self.endpoint));
+                report.export_failed(spans, format!("{} answered HTTP {status} (API key refused)", self.endpoint));
             }
             Err(Failure::Other(why)) => report.export_failed(spans, why),
         }

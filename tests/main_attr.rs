@@ -1,0 +1,142 @@
+//! `#[mackerel_trace::main]` in a real program (`tests/bin/scenario.rs`), run as a child
+//! process against a local OTLP receiver: spans arrive on return, on `Err` and on panic, from
+//! plain and tokio mains in either attribute order.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use mackerel_trace::testing::{ReceivedSpan, Receiver};
+
+/// Runs the scenario with the schedule delay far in the future, so only the flush at exit
+/// can deliver the spans.
+fn run(shape: &str, receiver: &Receiver, extra: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scenario"));
+    command
+        .arg(shape)
+        .env_clear()
+        .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.endpoint())
+        .env("OTEL_BSP_SCHEDULE_DELAY", "600000");
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    command.output().expect("scenario runs")
+}
+
+fn names(spans: &[ReceivedSpan]) -> Vec<&str> {
+    let mut names: Vec<&str> = spans.iter().map(ReceivedSpan::name).collect();
+    names.sort_unstable();
+    names
+}
+
+fn assert_delivered(receiver: &Receiver) -> Vec<ReceivedSpan> {
+    let spans = receiver.wait_for_spans(2, Duration::from_secs(5));
+    assert_eq!(names(&spans), ["after-work", "work"]);
+    spans
+}
+
+#[test]
+fn returning_main_flushes_with_service_options() {
+    let receiver = Receiver::start();
+    let output = run("plain_ok", &receiver, &[]);
+    assert!(output.status.success(), "{output:?}");
+    let spans = assert_delivered(&receiver);
+    let span = &spans[0];
+    assert_eq!(span.resource_string_attr("service.name"), Some("scenario-ok"));
+    assert_eq!(span.resource_string_attr("service.version"), Some(env!("CARGO_PKG_VERSION")));
+    assert_eq!(span.resource_string_attr("deployment.environment.name"), Some("test"));
+}
+
+#[test]
+fn main_returning_err_still_delivers_spans_with_crate_name_as_service() {
+    let receiver = Receiver::start();
+    let output = run("plain_err", &receiver, &[]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("main failed"));
+    let spans = assert_delivered(&receiver);
+    assert_eq!(
+        spans[0].resource_string_attr("service.name"),
+        Some(env!("CARGO_PKG_NAME"))
+    );
+}
+
+#[test]
+fn panicking_main_still_delivers_spans() {
+    let receiver = Receiver::start();
+    let output = run("plain_panic", &receiver, &[]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("main panicked"));
+    assert_delivered(&receiver);
+}
+
+#[test]
+fn tokio_multi_thread_main_with_attribute_above_tokio() {
+    let receiver = Receiver::start();
+    let output = run("tokio_multi_outer", &receiver, &[]);
+    assert!(output.status.success(), "{output:?}");
+    assert_delivered(&receiver);
+}
+
+#[test]
+fn tokio_current_thread_main_with_attribute_below_tokio() {
+    let receiver = Receiver::start();
+    let output = run("tokio_current_inner", &receiver, &[]);
+    assert!(output.status.success(), "{output:?}");
+    assert_delivered(&receiver);
+}
+
+#[test]
+fn panicking_current_thread_async_main_still_delivers_spans() {
+    let receiver = Receiver::start();
+    let output = run("tokio_current_outer_panic", &receiver, &[]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("async main panicked"));
+    assert_delivered(&receiver);
+}
+
+#[test]
+fn bad_configuration_is_one_stderr_line_and_the_program_still_runs() {
+    let receiver = Receiver::start();
+    let output = run("plain_ok", &receiver, &[("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("OTEL_EXPORTER_OTLP_TIMEOUT"), "{stderr}");
+    assert!(lines[0].contains("\"soon\""), "{stderr}");
+    assert!(lines[0].contains("tracing is off"), "{stderr}");
+    assert!(receiver.requests().is_empty());
+}
+
+#[test]
+fn rejected_key_is_reported_once_without_the_key() {
+    let receiver = Receiver::with_script([
+        mackerel_trace::testing::Reply::status(401),
+        mackerel_trace::testing::Reply::status(401),
+    ]);
+    let key = "mkr-secret-key-0123456789";
+    let output = run("plain_ok", &receiver, &[("MACKEREL_APIKEY", key)]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("rejected the API key").count(), 1, "{stderr}");
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    assert!(!stderr.contains(key), "the key leaked: {stderr}");
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "a rejected key is not retried");
+    assert_eq!(requests[0].header("mackerel-api-key"), Some(key));
+}
+
+#[test]
+fn dead_endpoint_cannot_hold_the_program_past_the_shutdown_bound() {
+    // `hang()` never answers: the flush at exit must give up after the shutdown timeout
+    // (5 s by default) plus process start-up, never wait for the 10 s export timeout.
+    let receiver = Receiver::with_script([mackerel_trace::testing::Reply::hang()]);
+    let started = Instant::now();
+    let output = run("plain_ok", &receiver, &[]);
+    let took = started.elapsed();
+    assert!(output.status.success(), "{output:?}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("did not finish within 5000 ms"),
+        "{output:?}"
+    );
+}

@@ -1,0 +1,51 @@
+//! Shared by the export tests: one pipeline at a time (the installed tracer is
+//! process-wide), and a quick way to make spans.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use mackerel_trace::opentelemetry::global;
+use mackerel_trace::opentelemetry::trace::{Span as _, Tracer as _};
+use mackerel_trace::opentelemetry::KeyValue;
+use mackerel_trace::{Config, Guard};
+
+static PIPELINE: Mutex<()> = Mutex::new(());
+
+/// Holds the process-wide pipeline for one test.
+pub fn exclusive() -> MutexGuard<'static, ()> {
+    PIPELINE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A config that reads only `vars` (never the real environment), exports to `endpoint`
+/// quickly, and gives up quickly at shutdown.
+pub fn config(endpoint: &str, vars: &[(&str, &str)]) -> Config {
+    let mut all: Vec<(String, String)> = vec![(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT".to_owned(),
+        endpoint.to_owned(),
+    )];
+    all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    Config::new()
+        .service_name("export-test")
+        .schedule_delay(Duration::from_millis(50))
+        .shutdown_timeout(Duration::from_secs(5))
+        .with_env_vars(all)
+}
+
+pub fn start(config: Config) -> Guard {
+    config.init().expect("valid test configuration")
+}
+
+/// Records `count` finished spans named `name-<i>` through the OpenTelemetry global tracer.
+pub fn record_spans(name: &str, count: usize, payload_bytes: usize) {
+    let tracer = global::tracer("export-test");
+    let payload = "x".repeat(payload_bytes);
+    for i in 0..count {
+        let mut span = tracer.start(format!("{name}-{i}"));
+        if payload_bytes > 0 {
+            span.set_attribute(KeyValue::new("payload", payload.clone()));
+        }
+        span.end();
+    }
+}
