@@ -38,7 +38,9 @@ fn price(sku: &str) -> Result<u64, OutOfStock> {
     match sku {
         "tea" => Ok(450),
         "cake" => Ok(600),
-        _ => Err(OutOfStock { sku: sku.to_owned() }),
+        _ => Err(OutOfStock {
+            sku: sku.to_owned(),
+        }),
     }
 }
 

@@ -41,9 +41,18 @@ fn returning_main_flushes_with_service_options() {
     assert!(output.status.success(), "{output:?}");
     let spans = assert_delivered(&receiver);
     let span = &spans[0];
-    assert_eq!(span.resource_string_attr("service.name"), Some("scenario-ok"));
-    assert_eq!(span.resource_string_attr("service.version"), Some(env!("CARGO_PKG_VERSION")));
-    assert_eq!(span.resource_string_attr("deployment.environment.name"), Some("test"));
+    assert_eq!(
+        span.resource_string_attr("service.name"),
+        Some("scenario-ok")
+    );
+    assert_eq!(
+        span.resource_string_attr("service.version"),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        span.resource_string_attr("deployment.environment.name"),
+        Some("test")
+    );
 }
 
 #[test]
@@ -96,7 +105,11 @@ fn panicking_current_thread_async_main_still_delivers_spans() {
 #[test]
 fn bad_configuration_is_one_stderr_line_and_the_program_still_runs() {
     let receiver = Receiver::start();
-    let output = run("plain_ok", &receiver, &[("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")]);
+    let output = run(
+        "plain_ok",
+        &receiver,
+        &[("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")],
+    );
     assert!(output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
@@ -117,7 +130,11 @@ fn rejected_key_is_reported_once_without_the_key() {
     let output = run("plain_ok", &receiver, &[("MACKEREL_APIKEY", key)]);
     assert!(output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.matches("rejected the API key").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("rejected the API key").count(),
+        1,
+        "{stderr}"
+    );
     assert!(stderr.contains("HTTP 401"), "{stderr}");
     assert!(!stderr.contains(key), "the key leaked: {stderr}");
     let requests = receiver.requests();

@@ -62,10 +62,12 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
 
 /// `#[tokio::main]`, `#[async_std::main]`, `#[actix_web::main]`…: any attribute named `main`.
 fn has_runtime_attribute(function: &ItemFn) -> bool {
-    function
-        .attrs
-        .iter()
-        .any(|attr| attr.path().segments.last().is_some_and(|s| s.ident == "main"))
+    function.attrs.iter().any(|attr| {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "main")
+    })
 }
 
 #[derive(Default)]
@@ -131,7 +133,10 @@ impl MainArgs {
             }
         };
         let value: LitStr = input.parse().map_err(|err| {
-            syn::Error::new(err.span(), format!("`{name}` takes a string literal, e.g. `{name} = \"...\"`"))
+            syn::Error::new(
+                err.span(),
+                format!("`{name}` takes a string literal, e.g. `{name} = \"...\"`"),
+            )
         })?;
         set(slot, value, key)
     }
@@ -139,7 +144,10 @@ impl MainArgs {
 
 fn set<T>(slot: &mut Option<T>, value: T, key: &Ident) -> syn::Result<()> {
     if slot.is_some() {
-        return Err(syn::Error::new(key.span(), format!("duplicate option `{key}`")));
+        return Err(syn::Error::new(
+            key.span(),
+            format!("duplicate option `{key}`"),
+        ));
     }
     *slot = Some(value);
     Ok(())

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-pub use settings::{ApiKey, Compression, Destination, OffReason, Sampler, Settings};
 pub(crate) use settings::Propagator;
+pub use settings::{ApiKey, Compression, Destination, OffReason, Sampler, Settings};
 
 use crate::Error;
 

@@ -7,3 +7,11 @@ mod receiver;
 
 pub use capture::SpanCapture;
 pub use receiver::{ReceivedRequest, ReceivedSpan, Receiver, Reply};
+
+/// The official OTLP protobuf types the [`Receiver`] decodes into (`opentelemetry-proto`).
+///
+/// ```
+/// use mackerel_trace::testing::proto::common::v1::any_value::Value;
+/// let value = Value::IntValue(1);
+/// ```
+pub use opentelemetry_proto::tonic as proto;

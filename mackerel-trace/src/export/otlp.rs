@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope as ProtoScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, InstrumentationScope as ProtoScope, KeyValue,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use opentelemetry_sdk::trace::SpanData;
@@ -107,7 +109,9 @@ impl OtlpExporter {
             if span_len + scope_overhead(&scope) > budget {
                 report.export_failed(
                     1,
-                    format!("a span of {span_len} bytes is larger than the {budget}-byte request limit"),
+                    format!(
+                        "a span of {span_len} bytes is larger than the {budget}-byte request limit"
+                    ),
                 );
                 continue;
             }
@@ -160,7 +164,10 @@ impl OtlpExporter {
             Ok(()) => report.exported(spans),
             Err(Failure::KeyRejected(status)) => {
                 report.key_rejected(&self.endpoint, status);
-                report.export_failed(spans, format!("{} answered HTTP {status} (API key refused)", self.endpoint));
+                report.export_failed(
+                    spans,
+                    format!("{} answered HTTP {status} (API key refused)", self.endpoint),
+                );
             }
             Err(Failure::Other(why)) => report.export_failed(spans, why),
         }
@@ -168,7 +175,11 @@ impl OtlpExporter {
 
     /// Posts the prepared body, retrying what can succeed later, within the export timeout.
     fn post(&self, gzip: bool) -> Result<(), Failure> {
-        let body: &[u8] = if gzip { &self.compressed } else { &self.encoded };
+        let body: &[u8] = if gzip {
+            &self.compressed
+        } else {
+            &self.encoded
+        };
         let deadline = Instant::now() + self.timeout;
         let mut attempt = 0;
         loop {
@@ -217,7 +228,9 @@ impl OtlpExporter {
             };
             let wait = retry::backoff(attempt, retry_after.as_deref());
             if Instant::now() + wait >= deadline {
-                return Err(Failure::Other(format!("{why}; gave up within the export timeout")));
+                return Err(Failure::Other(format!(
+                    "{why}; gave up within the export timeout"
+                )));
             }
             std::thread::sleep(wait);
             attempt += 1;
