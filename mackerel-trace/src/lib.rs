@@ -8,9 +8,12 @@ mod export;
 mod guard;
 mod install;
 mod pipeline;
+mod outcome;
+mod span;
 mod startup;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod value;
 
 pub use config::{
     ApiKey, Compression, Config, Destination, OffReason, Sampler, Settings, MACKEREL_ENDPOINT,
@@ -20,6 +23,7 @@ pub use export::ExportStats;
 pub use guard::{init, Guard};
 pub use install::set_tracer_provider;
 pub use mackerel_trace_macros::{main, traced};
+pub use value::{ArrayElement, AttributeValue};
 
 /// The OpenTelemetry API crate this version of mackerel-trace is built on.
 pub use opentelemetry;

@@ -1,0 +1,251 @@
+//! `#[traced(...)]` options → [`Args`], a plain model of what was asked.
+//!
+//! Every option is parsed on its own, so one attribute reports all of its mistakes at once.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::{Ident, LitStr, Path, Token, Type};
+
+use crate::record::{self, Entry};
+use crate::valid::{did_you_mean, Errors};
+
+/// Options a user can write, for "did you mean" and the list in errors.
+pub(crate) const OPTIONS: &[&str] = &["name", "kind", "record", "ret", "root", "crate", "skip"];
+
+const KINDS: &[&str] = &["server", "client", "producer", "consumer", "internal"];
+
+/// What one `#[traced(...)]` attribute asked for.
+#[derive(Default, Clone)]
+pub(crate) struct Args {
+    pub name: Option<LitStr>,
+    pub kind: Option<Ident>,
+    pub record: Option<(Ident, Vec<Entry>)>,
+    pub ret: Option<Ret>,
+    pub root: Option<Ident>,
+    pub krate: Option<Path>,
+    /// `skip`: the method opts out of its impl block's `#[traced]`.
+    pub skip: Option<Ident>,
+    /// Hidden, written by the impl-block expansion when it defers to a method attribute (after
+    /// `#[async_trait]`): the impl's self type, for `Type::method`.
+    pub impl_ty: Option<Type>,
+}
+
+/// `ret`, `ret(%)` or `ret(?)`.
+#[derive(Clone)]
+pub(crate) struct Ret {
+    pub keyword: Ident,
+    pub sigil: Option<record::Sigil>,
+}
+
+impl Args {
+    /// Options of `self` that `other` does not set are taken from `other` (the method wins over
+    /// its impl block).
+    pub(crate) fn merged_over(mut self, block: &Args) -> Args {
+        self.name = self.name.or_else(|| block.name.clone());
+        self.kind = self.kind.or_else(|| block.kind.clone());
+        self.record = self.record.or_else(|| block.record.clone());
+        self.ret = self.ret.or_else(|| block.ret.clone());
+        self.root = self.root.or_else(|| block.root.clone());
+        self.krate = self.krate.or_else(|| block.krate.clone());
+        self.impl_ty = self.impl_ty.or_else(|| block.impl_ty.clone());
+        self
+    }
+
+    /// The span kind variant of `opentelemetry::trace::SpanKind`.
+    pub(crate) fn kind_variant(&self) -> Ident {
+        let name = self
+            .kind
+            .as_ref()
+            .map_or("internal".to_owned(), ToString::to_string);
+        let mut chars = name.chars();
+        let variant: String = chars
+            .next()
+            .map(|c| c.to_ascii_uppercase())
+            .into_iter()
+            .chain(chars)
+            .collect();
+        Ident::new(
+            &variant,
+            self.kind.as_ref().map_or_else(Span::call_site, Ident::span),
+        )
+    }
+}
+
+/// Parses the tokens inside `#[traced(...)]`.
+pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
+    Parser::parse2(parse_args, tokens)
+}
+
+fn parse_args(input: ParseStream) -> syn::Result<Args> {
+    let mut args = Args::default();
+    let mut errors = Errors::default();
+    while !input.is_empty() {
+        let key: Ident = if input.peek(Token![crate]) {
+            let token: Token![crate] = input.parse()?;
+            Ident::new("crate", token.span)
+        } else {
+            input.call(syn::ext::IdentExt::parse_any)?
+        };
+        let value = take_value(input)?;
+        if let Err(err) = apply(&mut args, &key, value) {
+            errors.push(err);
+        }
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    errors.finish()?;
+    Ok(args)
+}
+
+/// What follows an option's name: `= tokens` up to the next top-level comma, `(group)`, or nothing.
+enum Value {
+    None,
+    Assign(TokenStream),
+    Group(proc_macro2::Group),
+}
+
+fn take_value(input: ParseStream) -> syn::Result<Value> {
+    if input.peek(Token![=]) {
+        let eq: Token![=] = input.parse()?;
+        let mut tokens = TokenStream::new();
+        while !input.is_empty() && !input.peek(Token![,]) {
+            tokens.extend([input.parse::<TokenTree>()?]);
+        }
+        if tokens.is_empty() {
+            return Err(syn::Error::new(eq.span, "expected a value after `=`"));
+        }
+        return Ok(Value::Assign(tokens));
+    }
+    if input.peek(syn::token::Paren) {
+        if let TokenTree::Group(group) = input.parse::<TokenTree>()? {
+            return Ok(Value::Group(group));
+        }
+    }
+    Ok(Value::None)
+}
+
+fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
+    let name = key.to_string();
+    let duplicate = || syn::Error::new(key.span(), format!("duplicate option `{name}`"));
+    match (name.as_str(), value) {
+        ("name", Value::Assign(tokens)) => {
+            let lit: LitStr = syn::parse2(tokens).map_err(|e| {
+                syn::Error::new(e.span(), "`name` takes a string literal: `name = \"...\"`")
+            })?;
+            if lit.value().is_empty() {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "the span name must not be empty",
+                ));
+            }
+            set(&mut args.name, lit, duplicate)
+        }
+        ("kind", Value::Assign(tokens)) => {
+            let ident: Ident = syn::parse2(tokens.clone()).map_err(|_| {
+                syn::Error::new_spanned(&tokens, format!("`kind` is one of {}", list(KINDS)))
+            })?;
+            let given = ident.to_string();
+            if !KINDS.contains(&given.as_str()) {
+                return Err(syn::Error::new(
+                    ident.span(),
+                    format!(
+                        "unknown span kind `{given}`{}; expected one of {}",
+                        did_you_mean(&given, KINDS),
+                        list(KINDS)
+                    ),
+                ));
+            }
+            set(&mut args.kind, ident, duplicate)
+        }
+        ("record", Value::Group(group)) => {
+            let entries = record::parse(group.stream())?;
+            set(&mut args.record, (key.clone(), entries), duplicate)
+        }
+        ("ret", Value::None) => set(
+            &mut args.ret,
+            Ret {
+                keyword: key.clone(),
+                sigil: None,
+            },
+            duplicate,
+        ),
+        ("ret", Value::Group(group)) => {
+            let sigil = Parser::parse2(record::Sigil::parse_alone, group.stream())?;
+            set(
+                &mut args.ret,
+                Ret {
+                    keyword: key.clone(),
+                    sigil: Some(sigil),
+                },
+                duplicate,
+            )
+        }
+        ("root", Value::None) => set(&mut args.root, key.clone(), duplicate),
+        ("skip", Value::None) => set(&mut args.skip, key.clone(), duplicate),
+        ("crate", Value::Assign(tokens)) => {
+            let path: Path = Parser::parse2(Path::parse_mod_style, tokens)?;
+            set(&mut args.krate, path, duplicate)
+        }
+        ("__impl", Value::Group(group)) => {
+            args.impl_ty = Some(syn::parse2(group.stream())?);
+            Ok(())
+        }
+        ("__block", Value::Group(group)) => {
+            let block = parse(group.stream())?;
+            *args = std::mem::take(args).merged_over(&block);
+            Ok(())
+        }
+        ("name" | "kind" | "crate", _) => Err(syn::Error::new(
+            key.span(),
+            format!("`{name}` needs a value: `{name} = ...`"),
+        )),
+        ("record", _) => Err(syn::Error::new(
+            key.span(),
+            "`record` takes a list: `record(arg, %arg, ?arg, key = expr)`",
+        )),
+        ("root" | "skip", _) => Err(syn::Error::new(
+            key.span(),
+            format!("`{name}` takes no value"),
+        )),
+        ("ret", _) => Err(syn::Error::new(
+            key.span(),
+            "`ret` is written `ret`, `ret(%)` (Display) or `ret(?)` (Debug)",
+        )),
+        _ => Err(syn::Error::new(
+            key.span(),
+            format!(
+                "unknown option `{name}`{}; expected one of {}",
+                did_you_mean(&name, OPTIONS),
+                list(OPTIONS)
+            ),
+        )),
+    }
+}
+
+fn set<T>(
+    slot: &mut Option<T>,
+    value: T,
+    duplicate: impl FnOnce() -> syn::Error,
+) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(duplicate());
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        parse_args(input)
+    }
+}

@@ -1,0 +1,360 @@
+//! An instrumented function: the same signature (or, for `async fn`, the same call as
+//! `fn -> impl Future`), a span started when it is called, current while it runs, ended with its
+//! outcome.
+//!
+//! Shapes:
+//! - **sync** — the span is entered (made current) for the body; a drop guard ends it, so panics
+//!   and early exits end it too. How the body runs, so that its value can be inspected:
+//!   - a `move` closure called at once, `(move || -> R { body })()`, when the function is not
+//!     `#[track_caller]` and `R` holds no borrow or `impl Trait`: a `return` anywhere in the body,
+//!     even inside a macro such as `anyhow::bail!`, still passes through the outcome code;
+//!   - otherwise a labelled block with `return` and `?` rewritten into `break` (`early_exit.rs`).
+//!     No closure means `#[track_caller]` still sees the real caller, and borrows returned from
+//!     `&mut` arguments stay legal. A `return` hidden in a macro skips the outcome; the drop guard
+//!     still ends the span.
+//! - **`async fn`** — becomes `fn -> impl Future<Output = R>`: the span starts at the call (so a
+//!   spawned future stays a child of its caller), `record(...)` runs at the call, and the body is an
+//!   `async move` block instrumented to make the span current on every poll.
+//! - **a trailing `async` block** (`fn -> impl Future`, and `#[async_trait]`'s
+//!   `Box::pin(async move { .. })`) — the statements before it run with the span current; the block
+//!   is instrumented.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt as _;
+use syn::visit_mut::VisitMut;
+use syn::{Block, Expr, FnArg, ItemFn, Lifetime, ReturnType, Stmt, Type};
+
+use crate::args::{Args, Ret};
+use crate::early_exit::{self, EarlyExit};
+use crate::record::Sigil;
+use crate::{crate_path, lifetime, valid};
+
+/// Instruments `f`; `impl_ty` is the self type when `f` is a method of a `#[traced]` impl block.
+pub(crate) fn function(args: &Args, mut f: ItemFn) -> syn::Result<TokenStream> {
+    valid::check_fn(args, &f)?;
+    let krate = crate_path::resolve(args.krate.as_ref());
+    let site = call_site(args, &f, &krate);
+    let records = records(args, &krate);
+
+    let block = if f.sig.asyncness.is_some() {
+        async_fn(args, &mut f, &krate)
+    } else if let Some(block) = trailing_future(args, &f, &krate) {
+        block
+    } else {
+        sync_fn(args, &mut f, &krate)
+    };
+    let stmts = block.stmts;
+    *f.block = syn::parse_quote! {{
+        #site
+        let __mackerel_span = #krate::__private::Span::start(&__MACKEREL_SITE);
+        #records
+        #(#stmts)*
+    }};
+    Ok(f.into_token_stream())
+}
+
+/// The `static` call site: name, kind, `code.*`; all `'static`.
+fn call_site(args: &Args, f: &ItemFn, krate: &TokenStream) -> TokenStream {
+    let fn_name = f.sig.ident.unraw().to_string();
+    let qualified = match &args.impl_ty {
+        Some(ty) => format!("{}::{fn_name}", type_name(ty)),
+        None => fn_name,
+    };
+    let name = args
+        .name
+        .as_ref()
+        .map_or_else(|| qualified.clone(), syn::LitStr::value);
+    let kind = args.kind_variant();
+    let root = args.root.is_some();
+    // `file!()`/`line!()` spanned at the function's name report where the name is written.
+    let at = f.sig.ident.span();
+    let file = quote_spanned!(at=> #krate::__private::core::file!());
+    let line = line_of(at, krate);
+    quote! {
+        static __MACKEREL_SITE: #krate::__private::CallSite = #krate::__private::CallSite {
+            name: #name,
+            kind: #krate::__private::SpanKind::#kind,
+            function: #krate::__private::core::concat!(
+                #krate::__private::core::module_path!(), "::", #qualified
+            ),
+            file: #file,
+            line: #line,
+            root: #root,
+        };
+    }
+}
+
+/// The line `span` starts on.
+#[cfg(span_line)]
+#[allow(clippy::incompatible_msrv)] // only compiled on 1.88+, see build.rs
+fn line_of(span: proc_macro2::Span, _: &TokenStream) -> TokenStream {
+    let line = u32::try_from(span.unwrap().line()).unwrap_or(0);
+    quote!(#line)
+}
+
+/// `line!()` gives the attribute's line, close to the function's name.
+#[cfg(not(span_line))]
+fn line_of(span: proc_macro2::Span, krate: &TokenStream) -> TokenStream {
+    quote_spanned!(span=> #krate::__private::core::line!())
+}
+
+/// `record(...)`, evaluated only when the span is sampled.
+fn records(args: &Args, krate: &TokenStream) -> TokenStream {
+    let Some((_, entries)) = &args.record else {
+        return TokenStream::new();
+    };
+    let recorder = format_ident!("__mackerel_rec");
+    let statements = entries.iter().map(|e| e.to_record(&recorder));
+    quote! {
+        if let #krate::__private::core::option::Option::Some(#recorder) = __mackerel_span.recording() {
+            #(#statements)*
+        }
+    }
+}
+
+/// Records `__mackerel_ret`'s outcome (and `ret`) on `span`, when it is sampled.
+fn outcome(args: &Args, span: &syn::Ident, krate: &TokenStream) -> TokenStream {
+    let ret = args.ret.as_ref().map(|Ret { keyword, sigil }| {
+        let method = match sigil {
+            None => quote!(record),
+            Some(Sigil::Display(_)) => quote!(record_display),
+            Some(Sigil::Debug(_)) => quote!(record_debug),
+        };
+        quote_spanned! {keyword.span()=>
+            if let #krate::__private::core::option::Option::Some(__mackerel_ok) =
+                (&#krate::__private::Ret(&__mackerel_ret)).mackerel_ok()
+            {
+                __mackerel_rec.#method("return.value", __mackerel_ok);
+            }
+        }
+    });
+    quote! {
+        if let #krate::__private::core::option::Option::Some(__mackerel_rec) = #span.recording() {
+            use #krate::__private::{
+                PlainParts as _, RecordDebugError as _, RecordDisplayError as _,
+                RecordErrorPointer as _, RecordOpaqueError as _, RecordStdError as _,
+                ResultParts as _,
+            };
+            if let #krate::__private::core::option::Option::Some(__mackerel_err) =
+                (&#krate::__private::Ret(&__mackerel_ret)).mackerel_err()
+            {
+                (&&&&#krate::__private::ErrorOf(__mackerel_err)).mackerel_record_error(__mackerel_rec);
+            }
+            #ret
+        }
+    }
+}
+
+fn sync_fn(args: &Args, f: &mut ItemFn, krate: &TokenStream) -> Block {
+    let span = format_ident!("__mackerel_span");
+    let output = match &f.sig.output {
+        ReturnType::Type(_, ty) if !is_unit(ty) => Some((**ty).clone()),
+        _ => None,
+    };
+    let never = matches!(&output, Some(Type::Never(_)));
+    let track_caller = f.attrs.iter().any(|a| a.path().is_ident("track_caller"));
+    let body = &f.block;
+    let closure = !track_caller && output.as_ref().is_none_or(|ty| !borrows_or_opaque(ty));
+
+    if never {
+        let stmts = &body.stmts;
+        return syn::parse_quote! {{
+            let #span = #span.enter();
+            #(#stmts)*
+        }};
+    }
+    let run = if closure {
+        let annotation = output.as_ref().map(|ty| quote!(-> #ty));
+        quote!((move || #annotation #body)())
+    } else {
+        let label = early_exit::label();
+        let mut body = (**body).clone();
+        let mut rewrite = EarlyExit::new(&label, krate);
+        rewrite.visit_block_mut(&mut body);
+        let label = rewrite.used.then(|| quote!(#label:));
+        quote!(#label #body)
+    };
+    let Some(output) = output else {
+        // Nothing to inspect in `()`.
+        return syn::parse_quote! {{
+            let #span = #span.enter();
+            #[allow(clippy::redundant_closure_call)]
+            #run;
+        }};
+    };
+    let annotation = (!has_impl_trait(&output)).then(|| quote!(: #output));
+    let run = quote! {
+        #[allow(clippy::redundant_closure_call)]
+        let __mackerel_ret #annotation = #run;
+    };
+    let outcome = outcome(args, &span, krate);
+    syn::parse_quote! {{
+        let #span = #span.enter();
+        #run
+        #outcome
+        __mackerel_ret
+    }}
+}
+
+fn async_fn(args: &Args, f: &mut ItemFn, krate: &TokenStream) -> Block {
+    let output = match &f.sig.output {
+        ReturnType::Type(_, ty) => (**ty).clone(),
+        ReturnType::Default => syn::parse_quote!(()),
+    };
+    let lifetimes = lifetime::name_elided(&mut f.sig);
+    let rebinds = move_arguments(f);
+    f.sig.asyncness = None;
+    let captures = (!lifetimes.is_empty())
+        .then(|| quote!(+ #krate::__private::Captures<(#(&#lifetimes (),)*)>));
+    f.sig.output = syn::parse_quote! {
+        -> impl #krate::__private::core::future::Future<Output = #output> #captures
+    };
+    f.attrs
+        .push(syn::parse_quote!(#[allow(refining_impl_trait)]));
+    let stmts = &f.block.stmts;
+    let body = quote!(async move { #(#rebinds)* #(#stmts)* });
+    let future = if has_impl_trait(&output) {
+        body
+    } else {
+        quote!(#krate::__private::typed_future::<#output, _>(#body))
+    };
+    instrumented(args, &future, krate)
+}
+
+/// `span.instrument(future)`, recording the outcome when `future` completes.
+fn instrumented(args: &Args, future: &TokenStream, krate: &TokenStream) -> Block {
+    let span = format_ident!("__mackerel_outcome");
+    let outcome = outcome(args, &span, krate);
+    syn::parse_quote! {{
+        let __mackerel_future = #future;
+        let #span = __mackerel_span.clone();
+        __mackerel_span.instrument(async move {
+            let __mackerel_ret = __mackerel_future.await;
+            #outcome
+            __mackerel_ret
+        })
+    }}
+}
+
+/// `let x = x;` for every argument binding, so the future owns every argument like an `async fn`
+/// does (dropped when it completes, not at the call). `mut` moves from the argument to the rebinding.
+fn move_arguments(f: &mut ItemFn) -> Vec<TokenStream> {
+    struct Bindings(Vec<TokenStream>);
+    impl VisitMut for Bindings {
+        fn visit_pat_ident_mut(&mut self, p: &mut syn::PatIdent) {
+            if p.by_ref.is_none() {
+                let ident = &p.ident;
+                let mutability = p.mutability.take();
+                self.0.push(quote! {
+                    #[allow(clippy::redundant_locals)]
+                    let #mutability #ident = #ident;
+                });
+            }
+            syn::visit_mut::visit_pat_ident_mut(self, p);
+        }
+    }
+    let mut bindings = Bindings(Vec::new());
+    for input in &mut f.sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            bindings.visit_pat_mut(&mut typed.pat);
+        }
+    }
+    bindings.0
+}
+
+/// The sync-with-trailing-`async` shape, when `f`'s last expression is `async { .. }` or
+/// `Box::pin(async { .. })`.
+fn trailing_future(args: &Args, f: &ItemFn, krate: &TokenStream) -> Option<Block> {
+    let (last, before) = f.block.stmts.split_last()?;
+    let Stmt::Expr(tail, None) = last else {
+        return None;
+    };
+    let (future, boxed) = match tail {
+        Expr::Async(_) => (tail, None),
+        Expr::Call(call) if call.args.len() == 1 && is_box_pin(&call.func) => {
+            let arg = call.args.first()?;
+            if !matches!(arg, Expr::Async(_)) {
+                return None;
+            }
+            (arg, Some(&call.func))
+        }
+        _ => return None,
+    };
+    let wrapped = instrumented(args, &future.to_token_stream(), krate);
+    let tail = match boxed {
+        None => quote!(#wrapped),
+        Some(func) => quote!(#func(#wrapped)),
+    };
+    Some(syn::parse_quote! {{
+        let __mackerel_attached = __mackerel_span.attach();
+        #(#before)*
+        #tail
+    }})
+}
+
+fn is_box_pin(func: &Expr) -> bool {
+    let Expr::Path(path) = func else { return false };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    segments.ends_with(&["Box".to_owned(), "pin".to_owned()])
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(t) if t.elems.is_empty())
+}
+
+/// Whether `ty` mentions `impl Trait`.
+fn has_impl_trait(ty: &Type) -> bool {
+    struct Find(bool);
+    impl VisitMut for Find {
+        fn visit_type_impl_trait_mut(&mut self, _: &mut syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    find.visit_type_mut(&mut ty.clone());
+    find.0
+}
+
+/// Whether `ty` mentions a reference, a lifetime or `impl Trait`: a closure could not return it
+/// (a borrow out of a captured `&mut` would have to escape the closure).
+fn borrows_or_opaque(ty: &Type) -> bool {
+    struct Find(bool);
+    impl VisitMut for Find {
+        fn visit_type_impl_trait_mut(&mut self, _: &mut syn::TypeImplTrait) {
+            self.0 = true;
+        }
+        fn visit_type_reference_mut(&mut self, _: &mut syn::TypeReference) {
+            self.0 = true;
+        }
+        fn visit_lifetime_mut(&mut self, _: &mut Lifetime) {
+            self.0 = true;
+        }
+        fn visit_type_macro_mut(&mut self, _: &mut syn::TypeMacro) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    find.visit_type_mut(&mut ty.clone());
+    find.0
+}
+
+/// `Type` in `Type::method`: the last path segment without generics.
+pub(crate) fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map_or_else(String::new, |s| s.ident.unraw().to_string()),
+        Type::Reference(r) => type_name(&r.elem),
+        Type::Paren(p) => type_name(&p.elem),
+        Type::Group(g) => type_name(&g.elem),
+        other => other.to_token_stream().to_string().replace(' ', ""),
+    }
+}

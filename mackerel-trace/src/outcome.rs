@@ -1,0 +1,231 @@
+//! How a traced call ended: `Err` and panics become span status `Error`, `error.type` and an
+//! `exception` event.
+//!
+//! Errors are found by type, not by spelling, with autoref specialisation: the expansion calls
+//! `(&Ret(&value)).mackerel_err()` (the `Err` part of any `Result`, nothing for other types), then
+//! `(&&&&ErrorOf(err)).mackerel_record_error(span)`, which picks the first level that applies:
+//! `std::error::Error` (with the `source()` chain), something that derefs to an error
+//! (`Box<dyn Error>`, `anyhow::Error`), `Display`, `Debug`, and finally just the type name.
+
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::error::Error;
+use std::fmt::{Debug, Display};
+use std::ops::Deref;
+use std::sync::Once;
+
+use opentelemetry::trace::{SpanRef, Status};
+use opentelemetry::{Key, KeyValue, StringValue, Value};
+
+use crate::span::Recorder;
+use crate::value::cut_format;
+
+const ERROR_TYPE: Key = Key::from_static_str("error.type");
+const EXCEPTION_TYPE: Key = Key::from_static_str("exception.type");
+const EXCEPTION_MESSAGE: Key = Key::from_static_str("exception.message");
+const EXCEPTION_STACKTRACE: Key = Key::from_static_str("exception.stacktrace");
+
+/// A function's return value, to take the `Ok` or `Err` part of a `Result` apart.
+pub struct Ret<'a, T>(pub &'a T);
+
+impl<T> Clone for Ret<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Ret<'_, T> {}
+
+/// For `Result<T, E>`: the `Ok` and `Err` parts.
+pub trait ResultParts<'a, T, E> {
+    /// The `Ok` value, if any.
+    fn mackerel_ok(self) -> Option<&'a T>;
+    /// The `Err` value, if any.
+    fn mackerel_err(self) -> Option<&'a E>;
+}
+
+impl<'a, T, E> ResultParts<'a, T, E> for &Ret<'a, Result<T, E>> {
+    fn mackerel_ok(self) -> Option<&'a T> {
+        self.0.as_ref().ok()
+    }
+    fn mackerel_err(self) -> Option<&'a E> {
+        self.0.as_ref().err()
+    }
+}
+
+/// For every other type: the value itself is the "Ok" part, and there is never an error.
+pub trait PlainParts<'a, T> {
+    /// The value itself.
+    fn mackerel_ok(self) -> Option<&'a T>;
+    /// Never an error.
+    fn mackerel_err(self) -> Option<&'a Infallible>;
+}
+
+impl<'a, T> PlainParts<'a, T> for Ret<'a, T> {
+    fn mackerel_ok(self) -> Option<&'a T> {
+        Some(self.0)
+    }
+    fn mackerel_err(self) -> Option<&'a Infallible> {
+        None
+    }
+}
+
+/// The error a traced function returned.
+pub struct ErrorOf<'a, E>(pub &'a E);
+
+impl<E> Clone for ErrorOf<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E> Copy for ErrorOf<'_, E> {}
+
+/// Level 1: a `std::error::Error`, with its `source()` chain.
+pub trait RecordStdError {
+    /// Records the error on `span`.
+    fn mackerel_record_error(self, span: Recorder<'_>);
+}
+
+impl<E: Error> RecordStdError for &&&&ErrorOf<'_, E> {
+    fn mackerel_record_error(self, span: Recorder<'_>) {
+        record_error_chain(span.span(), std::any::type_name::<E>(), self.0);
+    }
+}
+
+/// Level 2: a pointer to an error, such as `Box<dyn Error>` or `anyhow::Error`.
+pub trait RecordErrorPointer {
+    /// Records the error on `span`.
+    fn mackerel_record_error(self, span: Recorder<'_>);
+}
+
+impl<E> RecordErrorPointer for &&&ErrorOf<'_, E>
+where
+    E: Deref,
+    E::Target: Error,
+{
+    fn mackerel_record_error(self, span: Recorder<'_>) {
+        record_error_chain(span.span(), std::any::type_name::<E>(), &**self.0);
+    }
+}
+
+/// Level 3: `Display` only.
+pub trait RecordDisplayError {
+    /// Records the error on `span`.
+    fn mackerel_record_error(self, span: Recorder<'_>);
+}
+
+impl<E: Display> RecordDisplayError for &&ErrorOf<'_, E> {
+    fn mackerel_record_error(self, span: Recorder<'_>) {
+        let message = cut_format(format_args!("{}", self.0));
+        record_error(
+            span.span(),
+            std::any::type_name::<E>(),
+            message.clone(),
+            message,
+        );
+    }
+}
+
+/// Level 4: `Debug` only.
+pub trait RecordDebugError {
+    /// Records the error on `span`.
+    fn mackerel_record_error(self, span: Recorder<'_>);
+}
+
+impl<E: Debug> RecordDebugError for &ErrorOf<'_, E> {
+    fn mackerel_record_error(self, span: Recorder<'_>) {
+        let message = cut_format(format_args!("{:?}", self.0));
+        record_error(
+            span.span(),
+            std::any::type_name::<E>(),
+            message.clone(),
+            message,
+        );
+    }
+}
+
+/// Level 5: any error type; the message is the type name.
+pub trait RecordOpaqueError {
+    /// Records the error on `span`.
+    fn mackerel_record_error(self, span: Recorder<'_>);
+}
+
+impl<E> RecordOpaqueError for ErrorOf<'_, E> {
+    fn mackerel_record_error(self, span: Recorder<'_>) {
+        let name = std::any::type_name::<E>();
+        record_error(span.span(), name, name.to_owned(), name.to_owned());
+    }
+}
+
+fn record_error_chain<E: Error + ?Sized>(span: SpanRef<'_>, type_name: &'static str, error: &E) {
+    let message = cut_format(format_args!("{error}"));
+    let mut trace = message.clone();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        trace.push_str("\ncaused by: ");
+        trace.push_str(&cut_format(format_args!("{cause}")));
+        source = cause.source();
+    }
+    record_error(span, type_name, message, trace);
+}
+
+fn record_error(span: SpanRef<'_>, type_name: &'static str, message: String, stacktrace: String) {
+    let type_name = Value::String(StringValue::from(type_name));
+    span.set_attribute(KeyValue::new(ERROR_TYPE, type_name.clone()));
+    span.add_event(
+        "exception",
+        vec![
+            KeyValue::new(EXCEPTION_TYPE, type_name),
+            KeyValue::new(EXCEPTION_MESSAGE, message.clone()),
+            KeyValue::new(EXCEPTION_STACKTRACE, stacktrace),
+        ],
+    );
+    span.set_status(Status::error(message));
+}
+
+thread_local! {
+    /// The message of the panic this thread is unwinding from, stashed by the panic hook.
+    static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs (once, chained to the previous hook) the hook that stashes each panic's message.
+pub(crate) fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| cut_format(format_args!("{s}")))
+                .or_else(|| {
+                    payload
+                        .downcast_ref::<String>()
+                        .map(|s| cut_format(format_args!("{s}")))
+                });
+            // `try_with`: a panic during thread teardown must not panic again here.
+            let _ = PANIC_MESSAGE.try_with(|slot| {
+                if let Ok(mut slot) = slot.try_borrow_mut() {
+                    *slot = message;
+                }
+            });
+            previous(info);
+        }));
+    });
+}
+
+/// Records the panic this thread is unwinding from on `span`.
+pub(crate) fn record_panic(span: &SpanRef<'_>) {
+    let message = PANIC_MESSAGE
+        .try_with(|slot| slot.try_borrow().ok().and_then(|m| m.clone()))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "panic".to_owned());
+    span.add_event(
+        "exception",
+        vec![
+            KeyValue::new(EXCEPTION_TYPE, "panic"),
+            KeyValue::new(EXCEPTION_MESSAGE, message.clone()),
+        ],
+    );
+    span.set_status(Status::error(message));
+}

@@ -1,0 +1,233 @@
+//! The span behind one `#[traced]` call: started at call time, current while the function runs,
+//! ended when it returns, unwinds, or (for futures) is dropped unfinished.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, ContextGuard, Key, KeyValue, StringValue, Value};
+
+use crate::outcome;
+use crate::value::{cut_format, AttributeValue};
+
+/// What one `#[traced]` function always records; one `static` per function, so nothing allocates.
+#[derive(Debug)]
+pub struct CallSite {
+    /// The span name.
+    pub name: &'static str,
+    /// The span kind.
+    pub kind: SpanKind,
+    /// `code.function.name`: module path, `::`, (type `::`) function.
+    pub function: &'static str,
+    /// `code.file.path`.
+    pub file: &'static str,
+    /// `code.line.number`: the line of the function's name.
+    pub line: u32,
+    /// Start a new trace instead of continuing the current one.
+    pub root: bool,
+}
+
+const CODE_FUNCTION_NAME: Key = Key::from_static_str("code.function.name");
+const CODE_FILE_PATH: Key = Key::from_static_str("code.file.path");
+const CODE_LINE_NUMBER: Key = Key::from_static_str("code.line.number");
+
+/// A started span (or nothing, when tracing is off). Cloning shares the same span.
+#[derive(Clone, Debug)]
+pub struct Span {
+    /// The parent context with the new span in it; `None` when no tracer is installed.
+    cx: Option<Context>,
+}
+
+impl Span {
+    /// Starts the span for `site` on the installed tracer: one branch when none is installed.
+    #[inline]
+    pub fn start(site: &'static CallSite) -> Span {
+        match crate::install::tracer() {
+            None => Span { cx: None },
+            Some(tracer) => Span {
+                cx: Some(begin(tracer, site)),
+            },
+        }
+    }
+
+    /// The span, when it is sampled and so worth recording attributes on.
+    #[inline]
+    pub fn recording(&self) -> Option<Recorder<'_>> {
+        self.cx
+            .as_ref()
+            .filter(|cx| cx.span().is_recording())
+            .map(Recorder)
+    }
+
+    /// Makes the span current until the returned guard drops, which ends it.
+    #[inline]
+    pub fn enter(self) -> Entered {
+        let attached = self.cx.clone().map(Context::attach);
+        Entered {
+            span: self,
+            _attached: attached,
+        }
+    }
+
+    /// Makes the span current until the returned guard drops, without ending it.
+    #[inline]
+    pub fn attach(&self) -> Option<ContextGuard> {
+        self.cx.clone().map(Context::attach)
+    }
+
+    /// Makes the span current on every poll of `future`, and ends it when `future` completes or
+    /// is dropped.
+    #[inline]
+    pub fn instrument<F: Future>(self, future: F) -> Instrumented<F> {
+        Instrumented {
+            inner: future,
+            span: self,
+        }
+    }
+
+    /// Ends the span, recording a panic first when the thread is unwinding.
+    fn end(&mut self) {
+        if let Some(cx) = self.cx.take() {
+            if std::thread::panicking() {
+                outcome::record_panic(&cx.span());
+            }
+            cx.span().end();
+        }
+    }
+}
+
+fn begin(tracer: &'static opentelemetry_sdk::trace::SdkTracer, site: &'static CallSite) -> Context {
+    outcome::install_panic_hook();
+    let builder = SpanBuilder::from_name(site.name)
+        .with_kind(site.kind.clone())
+        .with_attributes([
+            KeyValue::new(
+                CODE_FUNCTION_NAME,
+                Value::String(StringValue::from(site.function)),
+            ),
+            KeyValue::new(CODE_FILE_PATH, Value::String(StringValue::from(site.file))),
+            KeyValue::new(CODE_LINE_NUMBER, Value::I64(i64::from(site.line))),
+        ]);
+    let current = Context::current();
+    if site.root {
+        let span = tracer.build_with_context(builder, &Context::new());
+        current.with_span(span)
+    } else {
+        let span = tracer.build_with_context(builder, &current);
+        current.with_span(span)
+    }
+}
+
+/// A sampled span, for recording attributes and outcomes.
+#[derive(Clone, Copy, Debug)]
+pub struct Recorder<'a>(&'a Context);
+
+impl<'a> Recorder<'a> {
+    /// Records `value` through [`AttributeValue`]; nothing when it converts to `None`.
+    #[inline]
+    pub fn record<V: AttributeValue + ?Sized>(self, key: &'static str, value: &V) {
+        if let Some(value) = value.to_value() {
+            self.0
+                .span()
+                .set_attribute(KeyValue::new(Key::from_static_str(key), value));
+        }
+    }
+
+    /// Records `value`'s Display text, cut to 4096 bytes.
+    #[inline]
+    pub fn record_display<V: fmt::Display + ?Sized>(self, key: &'static str, value: &V) {
+        self.record_string(key, cut_format(format_args!("{value}")));
+    }
+
+    /// Records `value`'s Debug text, cut to 4096 bytes.
+    #[inline]
+    pub fn record_debug<V: fmt::Debug + ?Sized>(self, key: &'static str, value: &V) {
+        self.record_string(key, cut_format(format_args!("{value:?}")));
+    }
+
+    fn record_string(self, key: &'static str, value: String) {
+        self.0
+            .span()
+            .set_attribute(KeyValue::new(Key::from_static_str(key), value));
+    }
+
+    pub(crate) fn span(self) -> opentelemetry::trace::SpanRef<'a> {
+        self.0.span()
+    }
+}
+
+/// A span that is current on this thread until it drops; dropping ends it.
+#[derive(Debug)]
+pub struct Entered {
+    span: Span,
+    _attached: Option<ContextGuard>,
+}
+
+impl Entered {
+    /// The span, when it is sampled.
+    #[inline]
+    pub fn recording(&self) -> Option<Recorder<'_>> {
+        self.span.recording()
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        self.span.end();
+    }
+}
+
+/// A future whose span is current on every poll; see [`Span::instrument`].
+///
+/// It holds no `ContextGuard` between polls, so it is `Send` exactly when the inner future is.
+#[derive(Debug)]
+pub struct Instrumented<F> {
+    inner: F,
+    span: Span,
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
+        // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and `Drop`
+        // below only touches `span`.
+        let this = unsafe { self.get_unchecked_mut() };
+        let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
+        let Some(cx) = &this.span.cx else {
+            return inner.poll(task);
+        };
+        let attached = cx.clone().attach();
+        // A panic inside `poll` ends the span here, while the thread is still unwinding; the
+        // executor may only drop the future later, after catching the panic.
+        let unwinding = EndOnUnwind(&mut this.span);
+        let poll = inner.poll(task);
+        std::mem::forget(unwinding);
+        drop(attached);
+        if poll.is_ready() {
+            this.span.end();
+        }
+        poll
+    }
+}
+
+struct EndOnUnwind<'a>(&'a mut Span);
+
+impl Drop for EndOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+impl<F> Drop for Instrumented<F> {
+    fn drop(&mut self) {
+        if let Some(cx) = &self.span.cx {
+            if !std::thread::panicking() {
+                cx.span().add_event("cancelled", Vec::new());
+            }
+        }
+        self.span.end();
+    }
+}
