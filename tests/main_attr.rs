@@ -157,3 +157,40 @@ fn dead_endpoint_cannot_hold_the_program_past_the_shutdown_bound() {
         "{output:?}"
     );
 }
+
+#[test]
+fn console_exporter_prints_each_trace_as_a_tree_on_stderr() {
+    let receiver = Receiver::start();
+    let output = run(
+        "plain_ok",
+        &receiver,
+        &[("OTEL_TRACES_EXPORTER", "console")],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("· scenario-ok").count(), 2, "{stderr}");
+    assert!(stderr.lines().any(|l| l.starts_with("work ")), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l.starts_with("after-work ")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour when stderr is not a terminal"
+    );
+    assert!(receiver.requests().is_empty(), "console does not export");
+}
+
+#[test]
+fn no_key_and_no_endpoint_is_one_hint_line_and_nothing_sent() {
+    let output = Command::new(env!("CARGO_BIN_EXE_scenario"))
+        .arg("plain_ok")
+        .env_clear()
+        .output()
+        .expect("scenario runs");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("MACKEREL_APIKEY"), "{stderr}");
+    assert!(stderr.contains("OTEL_TRACES_EXPORTER=console"), "{stderr}");
+}
