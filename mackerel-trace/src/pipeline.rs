@@ -24,6 +24,8 @@ pub(crate) fn start(settings: &Settings) -> Guard {
         eprintln!("mackerel-trace: {notice}");
     }
     if !settings.is_enabled() {
+        // Off means off, even if a provider was installed before.
+        crate::install::clear_tracer();
         return Guard::inert();
     }
     let report = Arc::new(Report::new());

@@ -1,0 +1,2 @@
+//! Placeholder until the end-to-end export benchmark lands.
+fn main() {}

@@ -1,0 +1,36 @@
+//! Shared pieces of the benchmarks: the provider every instrumented variant reports into.
+
+use std::time::Duration;
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter,
+};
+
+/// Drops every batch: measures the instrumentation, not the network.
+#[derive(Debug, Default)]
+pub struct DiscardingExporter;
+
+impl SpanExporter for DiscardingExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        drop(batch);
+        Ok(())
+    }
+}
+
+/// An SDK provider with the SDK's batch processor (queue big enough that nothing is dropped
+/// while measuring) and a discarding exporter: the same sink for every variant.
+pub fn discarding_provider() -> SdkTracerProvider {
+    let processor = BatchSpanProcessor::builder(DiscardingExporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(65_536)
+                .with_max_export_batch_size(4_096)
+                .with_scheduled_delay(Duration::from_millis(50))
+                .build(),
+        )
+        .build();
+    SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build()
+}
