@@ -54,7 +54,9 @@ impl VisitMut for EarlyExit<'_> {
                     match #krate::__private::branch(#inner) {
                         #krate::__private::core::ops::ControlFlow::Continue(__mackerel_value) => __mackerel_value,
                         #krate::__private::core::ops::ControlFlow::Break(__mackerel_residual) => {
-                            break #label #krate::__private::from_residual(__mackerel_residual)
+                            // A `let` first: `break 'label ::path` would read as a labelled block.
+                            let __mackerel_early = #krate::__private::from_residual(__mackerel_residual);
+                            break #label __mackerel_early
                         }
                     }
                 };
