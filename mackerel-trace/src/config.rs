@@ -22,6 +22,15 @@ pub const MACKEREL_ENDPOINT: &str = "https://otlp-vaxila.mackerelio.com/v1/trace
 
 /// Configuration of the pipeline to Mackerel, set in code; the environment overrides it.
 ///
+/// Variables read (environment beats code beats defaults): `MACKEREL_APIKEY` then
+/// `MACKEREL_API_KEY`; `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (as is) then
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces`); `OTEL_EXPORTER_OTLP_[TRACES_]HEADERS`,
+/// `_COMPRESSION` (`gzip`/`none`), `_PROTOCOL` (`http/protobuf`), `_TIMEOUT` (ms);
+/// `OTEL_TRACES_EXPORTER` (`otlp`/`console`/`none`); `OTEL_SERVICE_NAME`;
+/// `OTEL_RESOURCE_ATTRIBUTES`; `OTEL_TRACES_SAMPLER[_ARG]`; `OTEL_BSP_SCHEDULE_DELAY`,
+/// `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT`;
+/// `OTEL_SDK_DISABLED`; `OTEL_PROPAGATORS`. Empty values count as unset.
+///
 /// Every option is a method; [`Config::init`] (or [`Config::resolve`]) reads the `OTEL_*` and
 /// `MACKEREL_*` variables, validates everything into one [`Settings`] value, and only then
 /// starts exporting.
@@ -226,7 +235,8 @@ impl Config {
         self
     }
 
-    /// At most this many spans per request (requests are also cut at 3.5 MiB). Default 4096.
+    /// At most this many spans per request (requests are also cut at 3.5 MiB). Default 4096,
+    /// or the queue size when that is smaller; a value above the queue size is an error.
     ///
     /// ```
     /// let config = mackerel_trace::Config::new().max_export_batch_size(1000);

@@ -124,16 +124,24 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         .parse(&["OTEL_BSP_MAX_QUEUE_SIZE"], parse::count)?
         .or(config.max_queue_size)
         .unwrap_or(16_384);
-    let max_export_batch_size = vars
+    // A batch size that was set must fit in the queue; the built-in one shrinks to a smaller
+    // queue, so that setting only the queue size is never an error about the batch size.
+    let max_export_batch_size = match vars
         .parse(&["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"], parse::count)?
-        .or(config.max_export_batch_size)
-        .unwrap_or(4_096);
-    if max_export_batch_size > max_queue_size {
-        return Err(Error::new(
-            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-            format!("{max_export_batch_size} is more than the queue size {max_queue_size} (OTEL_BSP_MAX_QUEUE_SIZE)"),
-        ));
-    }
+        .map(|size| ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", size))
+        .or(config
+            .max_export_batch_size
+            .map(|size| ("Config::max_export_batch_size", size)))
+    {
+        Some((origin, size)) if size > max_queue_size => {
+            return Err(Error::new(
+                origin,
+                format!("{size} is more than the queue size {max_queue_size}; the batch size may be at most the queue size (OTEL_BSP_MAX_QUEUE_SIZE)"),
+            ));
+        }
+        Some((_, size)) => size,
+        None => 4_096.min(max_queue_size),
+    };
     let propagators = vars
         .parse(&["OTEL_PROPAGATORS"], propagators)?
         .unwrap_or_else(|| vec![Propagator::TraceContext, Propagator::Baggage]);
@@ -176,6 +184,9 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
     })
 }
 
+/// Extra request headers, name and value, in the order they are sent.
+type Headers = Vec<(String, String)>;
+
 /// The API key (environment over code) and the other headers (signal-specific variable over
 /// generic variable, environment over code for the same name).
 ///
@@ -185,7 +196,7 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
 fn api_key_and_headers(
     config: &Config,
     vars: &Vars<'_>,
-) -> Result<(Option<ApiKey>, Vec<(String, String)>), Error> {
+) -> Result<(Option<ApiKey>, Headers), Error> {
     let mut api_key: Option<(&'static str, String)> = vars
         .first(&["MACKEREL_APIKEY", "MACKEREL_API_KEY"])
         .or_else(|| config.api_key.clone().map(|key| ("Config::api_key", key)));
@@ -213,7 +224,7 @@ fn api_key_and_headers(
         .into_iter()
         .flat_map(|(name, headers)| headers.into_iter().map(move |h| (name, h)));
 
-    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut headers: Headers = Vec::new();
     for (origin, (name, value)) in code_headers.chain(env_headers) {
         let lower = name.to_ascii_lowercase();
         http::HeaderName::from_bytes(lower.as_bytes())
@@ -232,7 +243,7 @@ fn api_key_and_headers(
         }
         if lower == API_KEY_HEADER {
             match &api_key {
-                Some((key_origin, key)) if *key != value => {
+                Some((key_origin, key)) if key.trim() != value.trim() => {
                     return Err(Error::new(
                         origin,
                         format!("sets Mackerel-Api-Key, which differs from the key in {key_origin}; set the key in one place"),

@@ -160,4 +160,109 @@ mod tests {
         assert!(http_url("http://").is_err());
         assert!(http_url("not a url").is_err());
     }
+
+    mod properties {
+        use super::super::*;
+        use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+        use proptest::prelude::*;
+
+        /// Everything but `[A-Za-z0-9._-]` is encoded, so `,`, `=`, `%` and whitespace in a
+        /// key or value survive the list syntax and the trimming.
+        const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'.').remove(b'_').remove(b'-');
+
+        /// Strings dense in the characters the list syntax gives meaning to.
+        fn syntax_heavy() -> impl Strategy<Value = String> {
+            proptest::collection::vec(
+                prop_oneof![
+                    3 => prop::sample::select(vec![
+                        "%", "=", ",", " ", "\t", "%2", "%20", "%3D", "%2C", "%zz", "%FF", "%C3",
+                        "%C3%A9", "%E2%82", "a", "k", "\u{e9}", "\u{1F600}", "\n",
+                    ])
+                    .prop_map(str::to_owned),
+                    1 => any::<char>().prop_map(String::from),
+                ],
+                0..40,
+            )
+            .prop_map(|parts| parts.concat())
+        }
+
+        fn encode(s: &str) -> String {
+            utf8_percent_encode(s, ENCODE).to_string()
+        }
+
+        proptest! {
+            #[test]
+            fn key_value_list_never_panics(input in ".*") {
+                let _ = key_value_list(&input);
+            }
+
+            #[test]
+            fn key_value_list_never_panics_on_syntax_heavy_input(input in syntax_heavy()) {
+                if let Ok(pairs) = key_value_list(&input) {
+                    prop_assert!(pairs.iter().all(|(key, _)| !key.is_empty()));
+                }
+            }
+
+            #[test]
+            fn key_value_list_round_trips_percent_encoded_pairs(
+                pairs in proptest::collection::vec((".+", ".*"), 0..8),
+                padded in any::<bool>(),
+            ) {
+                let pad = if padded { " " } else { "" };
+                let input = pairs
+                    .iter()
+                    .map(|(key, value)| format!("{pad}{}{pad}={pad}{}{pad}", encode(key), encode(value)))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                prop_assert_eq!(key_value_list(&input), Ok(pairs), "input {:?}", input);
+            }
+
+            #[test]
+            fn key_value_list_round_trips_plain_pairs(
+                pairs in proptest::collection::vec(
+                    ("[A-Za-z0-9._-]{1,12}", "[A-Za-z0-9._-]([A-Za-z0-9._ -]{0,10}[A-Za-z0-9._-])?"),
+                    0..8,
+                ),
+            ) {
+                let input = pairs
+                    .iter()
+                    .map(|(key, value)| format!("{key}={value}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                prop_assert_eq!(key_value_list(&input), Ok(pairs), "input {:?}", input);
+            }
+
+            #[test]
+            fn number_and_url_parsers_never_panic(input in ".*") {
+                let _ = millis(&input);
+                let _ = count(&input);
+                let _ = ratio(&input);
+                let _ = boolean(&input);
+                let _ = http_url(&input);
+            }
+
+            #[test]
+            fn number_and_url_parsers_never_panic_on_syntax_heavy_input(
+                input in prop_oneof![
+                    syntax_heavy(),
+                    "[0-9 .eE+-]{0,30}",
+                    "(https?|ftp)://[a-z0-9.:@\\[\\]/%?#-]{0,30}",
+                ],
+            ) {
+                let _ = millis(&input);
+                let _ = count(&input);
+                if let Ok(r) = ratio(&input) {
+                    prop_assert!((0.0..=1.0).contains(&r));
+                }
+                if let Ok(url) = http_url(&input) {
+                    prop_assert!(url.starts_with("http://") || url.starts_with("https://"));
+                }
+            }
+
+            #[test]
+            fn millis_accepts_every_positive_whole_number(ms in 1u64.., pad in "[ \t]{0,2}") {
+                prop_assert_eq!(millis(&format!("{pad}{ms}{pad}")), Ok(Duration::from_millis(ms)));
+            }
+        }
+    }
 }
