@@ -1,4 +1,31 @@
-//! Send OpenTelemetry traces from Rust to Mackerel APM.
+//! Send OpenTelemetry traces from Rust to [Mackerel APM](https://mackerel.io/docs/entry/tracing).
+//!
+//! ```
+//! use mackerel_trace::traced;
+//!
+//! #[traced(record(user.id = id))]
+//! fn load_user(id: u64) -> Result<String, std::io::Error> {
+//!     Ok(format!("user {id}"))
+//! }
+//!
+//! #[mackerel_trace::main]
+//! fn main() {
+//!     load_user(42).unwrap();
+//! }
+//! ```
+//!
+//! Set `MACKEREL_APIKEY` and the spans go to Mackerel; set `OTEL_TRACES_EXPORTER=console` to see
+//! them as trees on stderr; point `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` at a Collector to send them
+//! there. Every `OTEL_*` variable the pipeline reads is listed on [`Config`].
+//!
+//! - [`traced`] opens a span per call, records the arguments you name as typed attributes, and
+//!   marks `Err` returns and panics as errors with an `exception` event.
+//! - [`main`] (or [`init`], or [`Config::init`]) starts the pipeline and returns a [`Guard`]
+//!   that flushes on exit, bounded in time.
+//! - [`set_tracer_provider`] sends `#[traced]` spans to a provider you build yourself.
+//! - [`opentelemetry`] and [`opentelemetry_sdk`] are the exact crates used here, for manual spans.
+//! - The `testing` feature adds `testing::SpanCapture` (spans in memory) and
+//!   `testing::Receiver` (a local OTLP/HTTP endpoint).
 #![warn(missing_docs)]
 
 mod config;
