@@ -14,6 +14,9 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Ident, ItemFn, LitStr, Path, Token};
 
+use crate::crate_path;
+use crate::valid::{did_you_mean, Errors};
+
 const OPTIONS: &[&str] = &["service_name", "service_version", "environment", "crate"];
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -37,9 +40,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
              e.g.\n#[mackerel_trace::main]\n#[tokio::main]\nasync fn main() { .. }",
         ));
     }
-    let krate = options
-        .krate
-        .map_or_else(|| quote!(::mackerel_trace), |path| quote!(#path));
+    let krate = crate_path::resolve(options.krate.as_ref());
     let option = |value: Option<LitStr>| match value {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
         None => quote!(::core::option::Option::None),
@@ -81,7 +82,7 @@ struct MainArgs {
 impl Parse for MainArgs {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut args = MainArgs::default();
-        let mut errors: Option<syn::Error> = None;
+        let mut errors = Errors::default();
         while !input.is_empty() {
             let key = if input.peek(Token![crate]) {
                 let token: Token![crate] = input.parse()?;
@@ -91,17 +92,15 @@ impl Parse for MainArgs {
             };
             input.parse::<Token![=]>()?;
             if let Err(err) = args.apply(&key, input) {
-                match &mut errors {
-                    Some(all) => all.combine(err),
-                    None => errors = Some(err),
-                }
+                errors.push(err);
             }
             if input.is_empty() {
                 break;
             }
             input.parse::<Token![,]>()?;
         }
-        errors.map_or(Ok(args), Err)
+        errors.finish()?;
+        Ok(args)
     }
 }
 
@@ -121,9 +120,7 @@ impl MainArgs {
                 while !input.is_empty() && !input.peek(Token![,]) {
                     input.parse::<proc_macro2::TokenTree>()?;
                 }
-                let hint = closest(&name)
-                    .map(|option| format!("; did you mean `{option}`?"))
-                    .unwrap_or_default();
+                let hint = did_you_mean(&name, OPTIONS);
                 return Err(syn::Error::new(
                     key.span(),
                     format!(
@@ -151,29 +148,4 @@ fn set<T>(slot: &mut Option<T>, value: T, key: &Ident) -> syn::Result<()> {
     }
     *slot = Some(value);
     Ok(())
-}
-
-/// The option name closest to a misspelling, if any is close enough.
-fn closest(name: &str) -> Option<&'static str> {
-    OPTIONS
-        .iter()
-        .map(|option| (edit_distance(name, option), *option))
-        .filter(|(distance, _)| *distance <= 3)
-        .min()
-        .map(|(_, option)| option)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
-        }
-    }
-    row[b.len()]
 }
