@@ -242,11 +242,6 @@ impl OtlpExporter {
             .iter()
             .any(|(name, _)| name.eq_ignore_ascii_case("mackerel-api-key"))
     }
-
-    #[cfg(test)]
-    pub(crate) fn set_max_request_bytes(&mut self, bytes: usize) {
-        self.max_request_bytes = bytes;
-    }
 }
 
 /// Spans grouped by instrumentation scope, with their encoded size so far.
