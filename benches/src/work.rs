@@ -1,0 +1,149 @@
+//! `fn work(id: u64, name: &str) -> Result<u64, WorkError>` and its instrumented versions.
+
+#[derive(Debug)]
+pub struct WorkError;
+
+impl std::fmt::Display for WorkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("work failed")
+    }
+}
+
+impl std::error::Error for WorkError {}
+
+/// The work itself; `id == u64::MAX` takes the `Err` path.
+#[inline(never)]
+pub fn body(id: u64, name: &str) -> Result<u64, WorkError> {
+    if id == u64::MAX {
+        return Err(WorkError);
+    }
+    Ok(id.wrapping_mul(31) ^ name.len() as u64)
+}
+
+pub mod bare {
+    use super::{body, WorkError};
+
+    #[inline(never)]
+    pub fn work(id: u64, name: &str) -> Result<u64, WorkError> {
+        body(id, name)
+    }
+
+    #[inline(never)]
+    pub async fn work_async(id: u64, name: &str) -> Result<u64, WorkError> {
+        body(id, name)
+    }
+}
+
+pub mod traced {
+    use super::{body, WorkError};
+    use mackerel_trace::traced;
+
+    #[traced(record(id, name))]
+    #[inline(never)]
+    pub fn work(id: u64, name: &str) -> Result<u64, WorkError> {
+        body(id, name)
+    }
+
+    #[traced(record(id, name))]
+    #[inline(never)]
+    pub async fn work_async(id: u64, name: &str) -> Result<u64, WorkError> {
+        body(id, name)
+    }
+
+    #[traced(record(depth))]
+    #[inline(never)]
+    pub fn nested(depth: u32) -> u32 {
+        if depth == 0 {
+            0
+        } else {
+            nested(depth - 1) + 1
+        }
+    }
+}
+
+pub mod manual {
+    use super::{body, WorkError};
+    use mackerel_trace::opentelemetry::trace::{Span as _, Status, Tracer};
+    use mackerel_trace::opentelemetry::KeyValue;
+    use mackerel_trace::opentelemetry_sdk::trace::SdkTracer;
+
+    /// What a careful user writes by hand: start, two attributes, end.
+    #[inline(never)]
+    pub fn work(tracer: &SdkTracer, id: u64, name: &str) -> Result<u64, WorkError> {
+        let mut span = tracer.start("work");
+        span.set_attribute(KeyValue::new("id", id as i64));
+        span.set_attribute(KeyValue::new("name", name.to_owned()));
+        let result = body(id, name);
+        span.end();
+        result
+    }
+
+    /// The same, also recording the error and setting the status on `Err`.
+    #[inline(never)]
+    pub fn work_checked(tracer: &SdkTracer, id: u64, name: &str) -> Result<u64, WorkError> {
+        let mut span = tracer.start("work");
+        span.set_attribute(KeyValue::new("id", id as i64));
+        span.set_attribute(KeyValue::new("name", name.to_owned()));
+        let result = body(id, name);
+        if let Err(err) = &result {
+            span.record_error(err);
+            span.set_status(Status::error(err.to_string()));
+        }
+        span.end();
+        result
+    }
+
+    /// [`work`] through any tracer, e.g. the global one.
+    #[inline(never)]
+    pub fn work_with<T: Tracer>(tracer: &T, id: u64, name: &str) -> Result<u64, WorkError> {
+        let mut span = tracer.start("work");
+        span.set_attribute(KeyValue::new("id", id as i64));
+        span.set_attribute(KeyValue::new("name", name.to_owned()));
+        let result = body(id, name);
+        span.end();
+        result
+    }
+
+    /// A 10-deep tree for `depth == 9`.
+    pub fn nested(tracer: &SdkTracer, depth: u32) -> u32 {
+        tracer.in_span("nested", |_| {
+            if depth == 0 {
+                0
+            } else {
+                nested(tracer, depth - 1) + 1
+            }
+        })
+    }
+}
+
+pub mod with_tracing {
+    use super::{body, WorkError};
+
+    #[tracing::instrument]
+    #[inline(never)]
+    pub fn work(id: u64, name: &str) -> Result<u64, WorkError> {
+        body(id, name)
+    }
+
+    #[tracing::instrument(err)]
+    #[inline(never)]
+    pub fn work_err(id: u64, name: &str) -> Result<u64, WorkError> {
+        body(id, name)
+    }
+
+    #[tracing::instrument]
+    #[inline(never)]
+    pub async fn work_async(id: u64, name: &str) -> Result<u64, WorkError> {
+        body(id, name)
+    }
+}
+
+pub mod with_fastrace {
+    use super::{body, WorkError};
+
+    #[fastrace::trace]
+    #[inline(never)]
+    pub fn work(id: u64, name: &str) -> Result<u64, WorkError> {
+        body(id, name)
+    }
+}
