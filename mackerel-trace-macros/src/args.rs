@@ -28,6 +28,9 @@ pub(crate) struct Args {
     /// Hidden, written by the impl-block expansion when it defers to a method attribute (after
     /// `#[async_trait]`): the impl's self type, for `Type::method`.
     pub impl_ty: Option<Type>,
+    /// Set by the impl-block expansion: the impl's lifetime parameters, which a method's
+    /// `impl Future` must be able to capture.
+    pub impl_lifetimes: Vec<syn::Lifetime>,
 }
 
 /// `ret`, `ret(%)` or `ret(?)`.
@@ -48,6 +51,9 @@ impl Args {
         self.root = self.root.or_else(|| block.root.clone());
         self.krate = self.krate.or_else(|| block.krate.clone());
         self.impl_ty = self.impl_ty.or_else(|| block.impl_ty.clone());
+        if self.impl_lifetimes.is_empty() {
+            self.impl_lifetimes.clone_from(&block.impl_lifetimes);
+        }
         self
     }
 
@@ -151,7 +157,7 @@ fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
                 return Err(syn::Error::new(
                     ident.span(),
                     format!(
-                        "unknown span kind `{given}`{}; expected one of {}",
+                        "unknown span kind `{given}`{} (expected one of {})",
                         did_you_mean(&given, KINDS),
                         list(KINDS)
                     ),
@@ -159,6 +165,10 @@ fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
             }
             set(&mut args.kind, ident, duplicate)
         }
+        ("record", Value::Group(group)) if group.stream().is_empty() => Err(syn::Error::new(
+            group.span(),
+            "`record()` is empty: name what to record, as in `record(id)`",
+        )),
         ("record", Value::Group(group)) => {
             let entries = record::parse(group.stream())?;
             set(&mut args.record, (key.clone(), entries), duplicate)
@@ -216,7 +226,7 @@ fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
         _ => Err(syn::Error::new(
             key.span(),
             format!(
-                "unknown option `{name}`{}; expected one of {}",
+                "unknown option `{name}`{} (expected one of {})",
                 did_you_mean(&name, OPTIONS),
                 list(OPTIONS)
             ),

@@ -22,6 +22,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt as _;
+use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, FnArg, ItemFn, Lifetime, ReturnType, Stmt, Type};
 
@@ -45,12 +46,15 @@ pub(crate) fn function(args: &Args, mut f: ItemFn) -> syn::Result<TokenStream> {
         sync_fn(args, &mut f, &krate)
     };
     let stmts = block.stmts;
-    *f.block = syn::parse_quote! {{
+    let body: Block = syn::parse_quote! {{
         #site
         let __mackerel_span = #krate::__private::Span::start(&__MACKEREL_SITE);
         #records
         #(#stmts)*
     }};
+    // The user's braces stay: with generated ones, rustc no longer reports the function as dead
+    // code.
+    f.block.stmts = body.stmts;
     Ok(f.into_token_stream())
 }
 
@@ -113,15 +117,22 @@ fn records(args: &Args, krate: &TokenStream) -> TokenStream {
     }
 }
 
-/// Records `__mackerel_ret`'s outcome (and `ret`) on `span`, when it is sampled.
-fn outcome(args: &Args, span: &syn::Ident, krate: &TokenStream) -> TokenStream {
+/// Records `__mackerel_ret`'s outcome (and `ret`) on `span`, when it is sampled. `output`, the
+/// declared return type, is where a `ret` type error points.
+fn outcome(
+    args: &Args,
+    span: &syn::Ident,
+    krate: &TokenStream,
+    output: Option<&Type>,
+) -> TokenStream {
     let ret = args.ret.as_ref().map(|Ret { keyword, sigil }| {
+        let at = output.map_or_else(|| keyword.span(), Spanned::span);
         let method = match sigil {
             None => quote!(record),
             Some(Sigil::Display(_)) => quote!(record_display),
             Some(Sigil::Debug(_)) => quote!(record_debug),
         };
-        quote_spanned! {keyword.span()=>
+        quote_spanned! {at=>
             if let #krate::__private::core::option::Option::Some(__mackerel_ok) =
                 (&#krate::__private::Ret(&__mackerel_ret)).mackerel_ok()
             {
@@ -188,7 +199,7 @@ fn sync_fn(args: &Args, f: &mut ItemFn, krate: &TokenStream) -> Block {
         #[allow(clippy::redundant_closure_call)]
         let __mackerel_ret #annotation = #run;
     };
-    let outcome = outcome(args, &span, krate);
+    let outcome = outcome(args, &span, krate, Some(&output));
     syn::parse_quote! {{
         let #span = #span.enter();
         #run
@@ -202,7 +213,12 @@ fn async_fn(args: &Args, f: &mut ItemFn, krate: &TokenStream) -> Block {
         ReturnType::Type(_, ty) => (**ty).clone(),
         ReturnType::Default => syn::parse_quote!(()),
     };
-    let lifetimes = lifetime::name_elided(&mut f.sig);
+    let mut lifetimes = lifetime::name_elided(&mut f.sig);
+    for lifetime in &args.impl_lifetimes {
+        if !lifetimes.contains(lifetime) {
+            lifetimes.push(lifetime.clone());
+        }
+    }
     let rebinds = move_arguments(f);
     f.sig.asyncness = None;
     let captures = (!lifetimes.is_empty())
@@ -219,13 +235,18 @@ fn async_fn(args: &Args, f: &mut ItemFn, krate: &TokenStream) -> Block {
     } else {
         quote!(#krate::__private::typed_future::<#output, _>(#body))
     };
-    instrumented(args, &future, krate)
+    instrumented(args, &future, krate, Some(&output))
 }
 
 /// `span.instrument(future)`, recording the outcome when `future` completes.
-fn instrumented(args: &Args, future: &TokenStream, krate: &TokenStream) -> Block {
+fn instrumented(
+    args: &Args,
+    future: &TokenStream,
+    krate: &TokenStream,
+    output: Option<&Type>,
+) -> Block {
     let span = format_ident!("__mackerel_outcome");
-    let outcome = outcome(args, &span, krate);
+    let outcome = outcome(args, &span, krate, output);
     syn::parse_quote! {{
         let __mackerel_future = #future;
         let #span = __mackerel_span.clone();
@@ -281,7 +302,7 @@ fn trailing_future(args: &Args, f: &ItemFn, krate: &TokenStream) -> Option<Block
         }
         _ => return None,
     };
-    let wrapped = instrumented(args, &future.to_token_stream(), krate);
+    let wrapped = instrumented(args, &future.to_token_stream(), krate, None);
     let tail = match boxed {
         None => quote!(#wrapped),
         Some(func) => quote!(#func(#wrapped)),

@@ -19,6 +19,11 @@ pub(crate) fn expand(attr: TokenStream, mut block: ItemImpl) -> syn::Result<Toke
     let mut block_args = args::parse(attr.clone())?;
     valid::check_block(&block_args)?;
     block_args.impl_ty = Some((*block.self_ty).clone());
+    block_args.impl_lifetimes = block
+        .generics
+        .lifetimes()
+        .map(|l| l.lifetime.clone())
+        .collect();
     let async_trait_later = block.attrs.iter().any(|a| is_named(a, "async_trait"));
 
     let mut errors = Errors::default();

@@ -48,7 +48,8 @@ impl VisitMut for NameElided {
 }
 
 /// Names every elided lifetime in `sig`'s arguments (adding them to its generics), and returns
-/// every lifetime the future must capture: the function's own and the new ones.
+/// every lifetime the future must capture: the function's own, the new ones, and those of the
+/// enclosing impl that the arguments name.
 pub(crate) fn name_elided(sig: &mut Signature) -> Vec<Lifetime> {
     let mut visitor = NameElided { fresh: Vec::new() };
     for input in &mut sig.inputs {
@@ -57,14 +58,33 @@ pub(crate) fn name_elided(sig: &mut Signature) -> Vec<Lifetime> {
             FnArg::Typed(typed) => visitor.visit_type_mut(&mut typed.ty),
         }
     }
+    add_params(&mut sig.generics, &visitor.fresh);
     let mut all: Vec<Lifetime> = sig
         .generics
         .lifetimes()
         .map(|l| l.lifetime.clone())
         .collect();
-    add_params(&mut sig.generics, &visitor.fresh);
-    all.extend(visitor.fresh);
+    let mut named = Named(Vec::new());
+    for input in &mut sig.inputs {
+        if let FnArg::Typed(typed) = input {
+            named.visit_type_mut(&mut typed.ty);
+        }
+    }
+    for lifetime in named.0 {
+        if lifetime.ident != "static" && !all.contains(&lifetime) {
+            all.push(lifetime);
+        }
+    }
     all
+}
+
+/// Every lifetime named in a type (after elided ones are named).
+struct Named(Vec<Lifetime>);
+
+impl VisitMut for Named {
+    fn visit_lifetime_mut(&mut self, l: &mut Lifetime) {
+        self.0.push(l.clone());
+    }
 }
 
 fn name_receiver(visitor: &mut NameElided, receiver: &mut Receiver) {

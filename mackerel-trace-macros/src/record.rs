@@ -66,24 +66,26 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Vec<Entry>> {
 }
 
 fn parse_entries(input: ParseStream) -> syn::Result<Vec<Entry>> {
+    // Split at top-level commas first, so that one bad entry does not hide the others.
+    let mut chunks = vec![TokenStream::new()];
+    while !input.is_empty() {
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            chunks.push(TokenStream::new());
+        } else if let Some(chunk) = chunks.last_mut() {
+            chunk.extend([input.parse::<proc_macro2::TokenTree>()?]);
+        }
+    }
     let mut entries: Vec<Entry> = Vec::new();
     let mut errors = Errors::default();
-    if input.is_empty() {
-        return Err(input.error("`record()` is empty: name what to record, as in `record(id)`"));
-    }
-    while !input.is_empty() {
-        let entry = parse_entry(input)?;
-        if entries.iter().any(|e| e.key == entry.key) {
-            errors.push(syn::Error::new(
-                entry.key_span,
-                format!("`{}` is recorded twice", entry.key),
-            ));
+    for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
+        match Parser::parse2(parse_entry, chunk) {
+            Ok(entry) if entries.iter().any(|e| e.key == entry.key) => errors.push(
+                syn::Error::new(entry.key_span, format!("`{}` is recorded twice", entry.key)),
+            ),
+            Ok(entry) => entries.push(entry),
+            Err(error) => errors.push(error),
         }
-        entries.push(entry);
-        if input.is_empty() {
-            break;
-        }
-        input.parse::<Token![,]>()?;
     }
     errors.finish()?;
     Ok(entries)
@@ -115,7 +117,7 @@ fn parse_entry(input: ParseStream) -> syn::Result<Entry> {
             ));
         }
         let value_sigil = Sigil::parse_opt(input)?;
-        if input.is_empty() || input.peek(Token![,]) {
+        if input.is_empty() {
             return Err(syn::Error::new(eq.span, format!("`{key} =` needs a value")));
         }
         let expr: Expr = input.parse()?;

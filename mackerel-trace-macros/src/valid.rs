@@ -25,14 +25,14 @@ impl Errors {
     }
 }
 
-/// `"; did you mean `x`?"` when a candidate is close to `given`, else `""`.
+/// `", did you mean `x`?"` when a candidate is close to `given`, else `""`.
 pub(crate) fn did_you_mean(given: &str, candidates: &[&str]) -> String {
     candidates
         .iter()
         .map(|c| (distance(given, c), *c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d < given.len().max(1))
         .min()
-        .map_or_else(String::new, |(_, c)| format!("; did you mean `{c}`?"))
+        .map_or_else(String::new, |(_, c)| format!(", did you mean `{c}`?"))
 }
 
 fn distance(a: &str, b: &str) -> usize {
@@ -127,7 +127,7 @@ fn unknown_argument(given: &str, fn_name: &str, names: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "`{given}` is not an argument of `{fn_name}`{}; its arguments are {list} (to record another value, write `{given} = expr`)",
+        "`{given}` is not an argument of `{fn_name}`{} (its arguments: {list}; to record another value, write `{given} = expr`)",
         did_you_mean(given, &refs)
     )
 }

@@ -1,0 +1,12 @@
+use mackerel_trace::traced;
+
+struct S;
+
+#[traced(name = "s", record(a), skip)]
+impl S {
+    fn f(&self, a: u8) -> u8 {
+        a
+    }
+}
+
+fn main() {}

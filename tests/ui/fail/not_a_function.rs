@@ -1,0 +1,6 @@
+use mackerel_trace::traced;
+
+#[traced]
+struct S;
+
+fn main() {}

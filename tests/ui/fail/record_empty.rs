@@ -1,0 +1,6 @@
+use mackerel_trace::traced;
+
+#[traced(record())]
+fn f() {}
+
+fn main() {}

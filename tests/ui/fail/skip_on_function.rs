@@ -1,0 +1,6 @@
+use mackerel_trace::traced;
+
+#[traced(skip)]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,17 @@
+#![deny(warnings)]
+
+use mackerel_trace as mackerel;
+
+#[mackerel::traced]
+fn f() -> u8 {
+    1
+}
+
+#[mackerel::traced(crate = mackerel)]
+fn g() -> u8 {
+    2
+}
+
+fn main() {
+    let _ = f() + g();
+}
