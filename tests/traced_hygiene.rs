@@ -40,12 +40,11 @@ mod shadowing {
 }
 
 #[traced]
-fn generic<'a, T, U: Clone>(a: &'a T, b: impl Into<U>) -> U
+fn generic<'a, T, U: Clone>(a: &'a T, b: impl Into<U>) -> (U, &'a T)
 where
     T: ?Sized + AsRef<str>,
 {
-    let _ = a.as_ref();
-    b.into()
+    (b.into(), a)
 }
 
 #[traced]
@@ -130,7 +129,7 @@ fn shadowed_prelude_names_compile() {
 async fn every_shape_runs() {
     capture();
     assert_eq!(shadowing::shadowed_async(2).await, 2);
-    assert_eq!(generic::<str, String>("x", "y"), "y");
+    assert_eq!(generic::<str, String>("x", "y").0, "y");
     assert_eq!(returns_impl_trait(3).count(), 3);
     assert_eq!(destructured((1, 2), [3, 4], Wrapper(5)), 15);
     assert_eq!(unsafe { unsafe_fn(&7) }, 7);

@@ -13,8 +13,12 @@ struct NameElided {
 }
 
 impl NameElided {
-    fn next(&mut self, span: Span) -> Lifetime {
-        let lifetime = Lifetime::new(&format!("'__mackerel_life{}", self.fresh.len()), span);
+    fn next(&mut self, _at: Span) -> Lifetime {
+        // Generated, not the user's: lints about explicit lifetimes must not fire on them.
+        let lifetime = Lifetime::new(
+            &format!("'__mackerel_life{}", self.fresh.len()),
+            Span::call_site(),
+        );
         self.fresh.push(lifetime.clone());
         lifetime
     }
