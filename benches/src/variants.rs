@@ -108,17 +108,18 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
             // rest, so a single parent for the whole run would mostly measure the skip. A new
             // root every FASTRACE_SPANS_PER_ROOT calls keeps every span recorded; the root and
             // the hand-over of its spans to the collector are amortised into the per-call cost.
-            let mut calls = 0_u32;
+            let mut left = 0_u32;
             let mut parent = None;
             l.run(|| {
-                if calls % FASTRACE_SPANS_PER_ROOT == 0 {
+                if left == 0 {
                     end_fastrace_root(parent.take());
                     let root =
                         fastrace::Span::root("root", fastrace::prelude::SpanContext::random());
                     let guard = root.set_local_parent();
                     parent = Some((guard, root));
+                    left = FASTRACE_SPANS_PER_ROOT;
                 }
-                calls = calls.wrapping_add(1);
+                left -= 1;
                 with_fastrace::work(black_box(ID), black_box(NAME))
             });
             end_fastrace_root(parent);
