@@ -4,6 +4,7 @@
 #   benches/compile-cost.sh
 #   COMPILE_COST_RUNS=7 benches/compile-cost.sh     # timed `cargo check` runs per file (default 5)
 #   COMPILE_COST_SKIP_CLEAN=1 benches/compile-cost.sh  # only part (b)
+#   COMPILE_COST_REV=HEAD benches/compile-cost.sh   # a commit (git archive) instead of the work tree
 #
 # (a) Clean `cargo build` (dev profile) of a user binary with `#[mackerel_trace::main]` and one
 #     `#[traced]` function, in its own target directory, with the repository's Cargo.lock so the
@@ -25,6 +26,19 @@ base="${COMPILE_COST_DIR:-$root/target/compile-cost}"
 runs="${COMPILE_COST_RUNS:-5}"
 fns="${COMPILE_COST_FNS:-500}"
 mkdir -p "$base"
+
+# The mackerel-trace measured: the work tree, or a commit extracted with `git archive`.
+source="$root"
+if [[ -n "${COMPILE_COST_REV:-}" ]]; then
+    commit=$(git rev-parse --verify "${COMPILE_COST_REV}^{commit}")
+    source="$base/source-${commit:0:12}"
+    if [[ ! -d "$source" ]]; then
+        mkdir -p "$source.tmp"
+        git archive "$commit" | tar -x -C "$source.tmp"
+        mv "$source.tmp" "$source"
+    fi
+    echo "measuring mackerel-trace at $commit" >&2
+fi
 # The generated projects are their own workspaces, built with their own target directories.
 unset CARGO_TARGET_DIR
 
@@ -44,12 +58,12 @@ edition = "2021"
 publish = false
 
 [dependencies]
-mackerel-trace = { path = "$root/mackerel-trace" }
+mackerel-trace = { path = "$source/mackerel-trace" }
 
 # Not part of the repository's workspace.
 [workspace]
 EOF
-    cp "$root/Cargo.lock" "$dir/Cargo.lock"
+    cp "$source/Cargo.lock" "$dir/Cargo.lock"
 }
 
 # ---------------------------------------------------------------------------------------------
