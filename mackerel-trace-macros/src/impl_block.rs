@@ -15,7 +15,24 @@ use crate::args::{self, Args};
 use crate::valid::{self, Errors};
 use crate::{crate_path, expand};
 
-pub(crate) fn expand(attr: TokenStream, mut block: ItemImpl) -> syn::Result<TokenStream> {
+/// The instrumented block; on errors, the errors and the block without any `#[traced]` (so that
+/// each mistake is reported once, not again by the methods' own attributes).
+pub(crate) fn expand(attr: TokenStream, mut block: ItemImpl) -> TokenStream {
+    match instrument_block(attr, &mut block) {
+        Ok(()) => block.into_token_stream(),
+        Err(error) => {
+            for item in &mut block.items {
+                if let ImplItem::Fn(method) = item {
+                    method.attrs.retain(|a| !is_named(a, "traced"));
+                }
+            }
+            let error = error.to_compile_error();
+            quote!(#error #block)
+        }
+    }
+}
+
+fn instrument_block(attr: TokenStream, block: &mut ItemImpl) -> syn::Result<()> {
     let mut block_args = args::parse(attr.clone())?;
     valid::check_block(&block_args)?;
     block_args.impl_ty = Some((*block.self_ty).clone());
@@ -47,8 +64,7 @@ pub(crate) fn expand(attr: TokenStream, mut block: ItemImpl) -> syn::Result<Toke
             }
         }
     }
-    errors.finish()?;
-    Ok(block.into_token_stream())
+    errors.finish()
 }
 
 /// The method's own `#[traced(...)]` (removed from it): parsed options and their tokens.
@@ -64,7 +80,9 @@ fn method_args(method: &mut ImplItemFn) -> syn::Result<Option<(Args, TokenStream
             return Err(syn::Error::new_spanned(nv, "write `#[traced(...)]`"));
         }
     };
-    Ok(Some((args::parse(tokens.clone())?, tokens)))
+    let args = args::parse(tokens.clone())?;
+    valid::check_skip_alone(&args)?;
+    Ok(Some((args, tokens)))
 }
 
 fn instrument(args: &Args, method: &ImplItemFn) -> syn::Result<ImplItemFn> {

@@ -155,3 +155,25 @@ pub(crate) fn check_block(args: &Args) -> syn::Result<()> {
     }
     errors.finish()
 }
+
+/// `#[traced(skip)]` on a method takes no other option: it would be ignored.
+pub(crate) fn check_skip_alone(args: &Args) -> syn::Result<()> {
+    let Some(skip) = &args.skip else {
+        return Ok(());
+    };
+    let others = [
+        args.name.is_some(),
+        args.kind.is_some(),
+        args.record.is_some(),
+        args.ret.is_some(),
+        args.root.is_some(),
+        args.krate.is_some(),
+    ];
+    if others.iter().any(|set| *set) {
+        return Err(syn::Error::new(
+            skip.span(),
+            "`skip` opts the method out of tracing, so it takes no other option",
+        ));
+    }
+    Ok(())
+}
