@@ -34,8 +34,8 @@ mod error;
 mod export;
 mod guard;
 mod install;
-mod pipeline;
 mod outcome;
+mod pipeline;
 mod span;
 mod startup;
 #[cfg(feature = "testing")]
