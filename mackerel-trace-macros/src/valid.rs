@@ -177,3 +177,18 @@ pub(crate) fn check_skip_alone(args: &Args) -> syn::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let options = ["name", "kind", "record", "ret", "root"];
+        assert_eq!(did_you_mean("nmae", &options), ", did you mean `name`?");
+        assert_eq!(did_you_mean("recrod", &options), ", did you mean `record`?");
+        assert_eq!(did_you_mean("rooot", &options), ", did you mean `root`?");
+        assert_eq!(did_you_mean("level", &options), "");
+        assert_eq!(did_you_mean("x", &options), "");
+    }
+}
