@@ -31,7 +31,7 @@ use crate::early_exit::{self, EarlyExit};
 use crate::record::Sigil;
 use crate::{crate_path, lifetime, valid};
 
-/// Instruments `f`; `impl_ty` is the self type when `f` is a method of a `#[traced]` impl block.
+/// Instruments `f` (named `Type::method` when `args.impl_ty` is set by a `#[traced]` impl block).
 pub(crate) fn function(args: &Args, mut f: ItemFn) -> syn::Result<TokenStream> {
     valid::check_fn(args, &f)?;
     let krate = crate_path::resolve(args.krate.as_ref());
@@ -43,7 +43,7 @@ pub(crate) fn function(args: &Args, mut f: ItemFn) -> syn::Result<TokenStream> {
     } else if let Some(block) = trailing_future(args, &f, &krate) {
         block
     } else {
-        sync_fn(args, &mut f, &krate)
+        sync_fn(args, &f, &krate)
     };
     let stmts = block.stmts;
     let body: Block = syn::parse_quote! {{
@@ -157,7 +157,7 @@ fn outcome(
     }
 }
 
-fn sync_fn(args: &Args, f: &mut ItemFn, krate: &TokenStream) -> Block {
+fn sync_fn(args: &Args, f: &ItemFn, krate: &TokenStream) -> Block {
     let span = format_ident!("__mackerel_span");
     let output = match &f.sig.output {
         ReturnType::Type(_, ty) if !is_unit(ty) => Some((**ty).clone()),

@@ -5,7 +5,7 @@ use proc_macro2::Span;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
     FnArg, GenericParam, Generics, Lifetime, LifetimeParam, Receiver, Signature, Type,
-    TypeImplTrait, TypeReference,
+    TypeReference,
 };
 
 struct NameElided {
@@ -44,10 +44,6 @@ impl VisitMut for NameElided {
         &mut self,
         _: &mut syn::ParenthesizedGenericArguments,
     ) {
-    }
-
-    fn visit_type_impl_trait_mut(&mut self, t: &mut TypeImplTrait) {
-        visit_mut::visit_type_impl_trait_mut(self, t);
     }
 }
 
