@@ -7,6 +7,8 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
+use std::path::Path as FsPath;
+
 use syn::Path;
 
 const PACKAGE: &str = "mackerel-trace";
@@ -17,11 +19,67 @@ pub(crate) fn resolve(explicit: Option<&Path>) -> TokenStream {
     }
     let name = std::env::var("CARGO_MANIFEST_DIR")
         .ok()
-        .and_then(|dir| std::fs::read_to_string(std::path::Path::new(&dir).join("Cargo.toml")).ok())
-        .and_then(|manifest| renamed_dependency(&manifest))
+        .and_then(|dir| renamed_in(FsPath::new(&dir)))
         .unwrap_or_else(|| "mackerel_trace".to_owned());
     let ident = format_ident!("{}", name);
     quote!(::#ident)
+}
+
+/// The renamed dependency of the package in `dir`, also when it is inherited from the workspace
+/// (`mackerel = { workspace = true }` with the rename in `[workspace.dependencies]`).
+fn renamed_in(dir: &FsPath) -> Option<String> {
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+    if let Some(name) = renamed_dependency(&manifest) {
+        return Some(name);
+    }
+    let inherited = inherited_dependencies(&manifest);
+    if inherited.is_empty() {
+        return None;
+    }
+    let root = dir.ancestors().skip(1).find_map(|parent| {
+        let text = std::fs::read_to_string(parent.join("Cargo.toml")).ok()?;
+        text.lines()
+            .any(|l| l.trim() == "[workspace]")
+            .then_some(text)
+    })?;
+    renamed_dependency(&root).filter(|name| inherited.contains(name))
+}
+
+/// Dependencies written `key = { workspace = true, .. }` or `key.workspace = true`.
+fn inherited_dependencies(manifest: &str) -> Vec<String> {
+    let mut table = String::new();
+    let mut keys = Vec::new();
+    for line in manifest.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.starts_with('[') {
+            table = line
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned();
+            continue;
+        }
+        if !table.ends_with("dependencies") {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if let Some(key) = key.strip_suffix(".workspace") {
+            if value == "true" {
+                keys.push(rust_name(key.trim()));
+            }
+        } else if value.starts_with('{')
+            && value
+                .trim_matches(|c| c == '{' || c == '}')
+                .split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .any(|(k, v)| k.trim() == "workspace" && v.trim() == "true")
+        {
+            keys.push(rust_name(key));
+        }
+    }
+    keys
 }
 
 /// The name under which `manifest` depends on mackerel-trace when it renames it.
@@ -92,6 +150,26 @@ mod tests {
     fn finds_table_renames() {
         let manifest = "[dependencies.my-apm]\npackage = \"mackerel-trace\"\npath = \"../x\"\n";
         assert_eq!(renamed_dependency(manifest).as_deref(), Some("my_apm"));
+    }
+
+    #[test]
+    fn finds_renames_inherited_from_the_workspace() {
+        let dir = std::env::temp_dir().join(format!("mackerel-crate-path-{}", std::process::id()));
+        let member = dir.join("app");
+        std::fs::create_dir_all(&member).unwrap();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"app\"]\n\n[workspace.dependencies]\nmackerel = { package = \"mackerel-trace\", version = \"0.1\" }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            member.join("Cargo.toml"),
+            "[package]\nname = \"app\"\n\n[dependencies]\nmackerel = { workspace = true }\n",
+        )
+        .unwrap();
+        let found = super::renamed_in(&member);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found.as_deref(), Some("mackerel"));
     }
 
     #[test]
