@@ -34,6 +34,28 @@ fn track_caller_option(v: Option<u8>) -> Option<u8> {
     Some(v + 1)
 }
 
+macro_rules! fail_early {
+    () => {
+        return Err(std::fmt::Error)
+    };
+}
+
+#[traced]
+#[track_caller]
+fn returns_inside_a_macro() -> Result<(), std::fmt::Error> {
+    fail_early!();
+}
+
+#[test]
+fn a_return_hidden_in_a_macro_still_ends_the_span() {
+    capture();
+    assert!(returns_inside_a_macro().is_err());
+    // Without a closure the value of a `return` inside a macro is not seen (documented): the
+    // span ends through its drop guard, with the status left unset.
+    let span = span("returns_inside_a_macro");
+    assert_eq!(span.status, Status::Unset);
+}
+
 #[test]
 fn caller_location_is_the_callers() {
     capture();

@@ -7,6 +7,11 @@ use mackerel_trace::traced;
 trait Store {
     async fn get(&self, id: u64) -> Result<String, std::io::Error>;
     async fn put(&mut self, id: u64, value: String);
+
+    #[traced]
+    async fn provided(&self) -> u8 {
+        1
+    }
 }
 
 struct A;
@@ -58,4 +63,5 @@ fn main() {
     let _ = A.get(1);
     let _ = B.get(1);
     let _ = C.get(1);
+    let _ = C.provided();
 }
