@@ -195,14 +195,17 @@ fn sync_fn(args: &Args, f: &ItemFn, krate: &TokenStream) -> Block {
         }};
     };
     let annotation = (!has_impl_trait(&output)).then(|| quote!(: #output));
+    // A body that always leaves early (`return` in a macro, `panic!`) makes what follows the
+    // labelled block unreachable: that is generated code, not the user's.
     let run = quote! {
-        #[allow(clippy::redundant_closure_call)]
+        #[allow(clippy::redundant_closure_call, clippy::diverging_sub_expression)]
         let __mackerel_ret #annotation = #run;
     };
     let outcome = outcome(args, &span, krate, Some(&output));
     syn::parse_quote! {{
         let #span = #span.enter();
         #run
+        #[allow(unreachable_code)]
         #outcome
         __mackerel_ret
     }}
