@@ -12,8 +12,11 @@
 #     (from `cargo build --timings`).
 # (b) `cargo check` of a file with 500 `#[traced]` functions (record(...), Result returns, async,
 #     ret, kinds — mixed) against the same file with the attributes removed, dependencies already
-#     built: the file is touched and only its crate re-checked, median of COMPILE_COST_RUNS. The
-#     same for files of 500 functions all of one kind, to show which option costs.
+#     built: the file is touched and only its crate re-checked, median of COMPILE_COST_RUNS, both
+#     incremental (the edit loop) and with CARGO_INCREMENTAL=0 (a whole check, as in CI). The
+#     same for files of 500 functions all of one kind, to show which option costs. References:
+#     `#[tracing::instrument]` / `#[tracing::instrument(err)]` on the same functions, and
+#     `#[traced]` with proc macros built optimised (`[profile.dev.build-override] opt-level = 3`).
 #
 # Everything is generated under target/compile-cost/ (or $COMPILE_COST_DIR) and built with
 # --offline: no network.
@@ -201,14 +204,20 @@ gen_file() {
 
 pkg="$base/fns"
 new_package "$pkg" compile-cost-fns
+# For the reference rows only (an unused dependency is never loaded by rustc).
+sed -i 's/^\[dependencies\]$/[dependencies]\ntracing = { version = "0.1", default-features = false, features = ["std", "attributes"] }/' \
+    "$pkg/Cargo.toml"
 gen="$base/generated"
 mkdir -p "$gen"
 
-# Median wall time of `cargo check` of the fns crate with src/lib.rs = $1, after one warm-up.
+# Median wall time of `cargo check` of the fns crate with src/lib.rs = $1, after one warm-up
+# that also builds the dependencies. The rest of the arguments are environment settings
+# (`env`), e.g. CARGO_INCREMENTAL=0 with a target directory of its own.
 check_median() {
     local file=$1 times=() r start
+    shift
     cp "$file" "$pkg/src/lib.rs"
-    (cd "$pkg" && cargo check --offline -q 2>"$pkg/check.log") || {
+    (cd "$pkg" && env "$@" cargo check --offline -q 2>"$pkg/check.log") || {
         cat "$pkg/check.log" >&2
         echo "compile-cost.sh: $file does not check" >&2
         exit 1
@@ -216,26 +225,62 @@ check_median() {
     for ((r = 0; r < runs; r++)); do
         touch "$pkg/src/lib.rs"
         start=$(now)
-        (cd "$pkg" && cargo check --offline -q)
+        (cd "$pkg" && env "$@" cargo check --offline -q)
         times+=("$(elapsed "$start" "$(now)")")
     done
     printf '%s\n' "${times[@]}" | sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'
 }
 
+incremental=(CARGO_INCREMENTAL=1)
+non_incremental=(CARGO_INCREMENTAL=0 "CARGO_TARGET_DIR=$pkg/target-non-incremental")
+# Proc macros (and syn) optimised, as `[profile.dev.build-override] opt-level = 3` would.
+optimized_macros=(CARGO_INCREMENTAL=1 CARGO_PROFILE_DEV_BUILD_OVERRIDE_OPT_LEVEL=3
+    "CARGO_TARGET_DIR=$pkg/target-optimized-macros")
+
+# One table row: label, lines, then plain and instrumented medians for incremental and
+# non-incremental checks.
+row() {
+    awk -v k="$1" -v l="$2" -v p="$3" -v t="$4" -v pn="$5" -v tn="$6" -v n="$fns" 'BEGIN {
+        printf "| %s | %d | %.2f s | %.2f s | %+.0f%% | %.2f ms | %.2f s | %.2f s | %+.0f%% | %.2f ms |",
+            k, l, p, t, (t - p) / p * 100, (t - p) * 1000 / n,
+            pn, tn, (tn - pn) / pn * 100, (tn - pn) * 1000 / n
+    }'
+}
+
 echo "(b) cargo check, $fns functions per file, median of $runs (dependencies built first) ..." >&2
 check_rows=()
+declare -A plain_incr plain_non
 for kind in mixed sync record record_exprs result result_custom async async_result ret; do
     gen_file "$kind" traced >"$gen/$kind.traced.rs"
     gen_file "$kind" plain >"$gen/$kind.plain.rs"
-    lines_traced=$(wc -l <"$gen/$kind.traced.rs")
     echo "  $kind ..." >&2
-    t_plain=$(check_median "$gen/$kind.plain.rs")
-    t_traced=$(check_median "$gen/$kind.traced.rs")
-    check_rows+=("$(awk -v k="$kind" -v p="$t_plain" -v t="$t_traced" -v n="$fns" -v l="$lines_traced" 'BEGIN {
-        extra = (p > 0) ? (t - p) / p * 100 : 0
-        printf "| %s | %d | %.2f s | %.2f s | %+.0f%% | %.2f ms |", k, l, p, t, extra, (t - p) * 1000 / n
-    }')")
+    plain_incr[$kind]=$(check_median "$gen/$kind.plain.rs" "${incremental[@]}")
+    plain_non[$kind]=$(check_median "$gen/$kind.plain.rs" "${non_incremental[@]}")
+    t_incr=$(check_median "$gen/$kind.traced.rs" "${incremental[@]}")
+    t_non=$(check_median "$gen/$kind.traced.rs" "${non_incremental[@]}")
+    check_rows+=("$(row "$kind" "$(wc -l <"$gen/$kind.traced.rs")" "${plain_incr[$kind]}" "$t_incr" \
+        "${plain_non[$kind]}" "$t_non")")
 done
+
+# References: the same files with `tracing::instrument`, and #[traced] with optimised macros.
+echo "  references ..." >&2
+ref_rows=()
+sed 's/^#\[traced\]$/#[tracing::instrument]/' "$gen/sync.traced.rs" >"$gen/sync.tracing.rs"
+sed 's/^#\[traced\]$/#[tracing::instrument(err)]/' "$gen/result.traced.rs" >"$gen/result.tracing.rs"
+for kind in sync result; do
+    attr="#[tracing::instrument]"
+    [[ $kind == sync ]] || attr="#[tracing::instrument(err)]"
+    label="$kind, \`$attr\` instead"
+    ref_rows+=("$(row "$label" "$(wc -l <"$gen/$kind.tracing.rs")" \
+        "${plain_incr[$kind]}" "$(check_median "$gen/$kind.tracing.rs" "${incremental[@]}")" \
+        "${plain_non[$kind]}" "$(check_median "$gen/$kind.tracing.rs" "${non_incremental[@]}")")")
+done
+opt_plain=$(check_median "$gen/mixed.plain.rs" "${optimized_macros[@]}")
+opt_traced=$(check_median "$gen/mixed.traced.rs" "${optimized_macros[@]}")
+ref_rows+=("$(awk -v p="$opt_plain" -v t="$opt_traced" -v n="$fns" -v l="$(wc -l <"$gen/mixed.traced.rs")" 'BEGIN {
+    printf "| mixed, proc macros built with opt-level 3 | %d | %.2f s | %.2f s | %+.0f%% | %.2f ms | | | | |",
+        l, p, t, (t - p) / p * 100, (t - p) * 1000 / n
+}')")
 
 # ---------------------------------------------------------------------------------------------
 
@@ -258,8 +303,17 @@ fi
 echo
 echo "### \`cargo check\` of $fns functions with and without \`#[traced]\` (median of $runs, wall)"
 echo
-echo "Target: the mixed file < +20%. Each kind is a file of $fns functions of that kind only."
+echo "Target: the mixed file < +20%. Each other kind is a file of $fns functions of that kind only."
+echo "Incremental: the file touched and re-checked, as in an edit loop (type-check results of"
+echo "unchanged items are reused; proc macros always run again). Non-incremental: CARGO_INCREMENTAL=0,"
+echo "the whole crate checked, as in CI. \"lines\" counts the file with the attribute."
 echo
-echo "| functions | lines | without | with \`#[traced]\` | extra | extra per function |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| functions | lines | incremental, without | with | extra | per function | non-incremental, without | with | extra | per function |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${check_rows[@]}"
+echo
+echo "References (the \"without\" columns are the same files without any attribute):"
+echo
+echo "| functions | lines | incremental, without | with | extra | per function | non-incremental, without | with | extra | per function |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${ref_rows[@]}"
