@@ -8,7 +8,7 @@ use std::fmt;
 use mackerel_trace::opentelemetry::trace::SpanKind;
 use mackerel_trace::opentelemetry::Value;
 use mackerel_trace::traced;
-use traced_support::{attr, capture, span, spans, string};
+use traced_support::{attr, capture, in_own_trace, span, span_in, spans, string};
 
 struct Repo<T> {
     items: Vec<T>,
@@ -56,16 +56,18 @@ impl fmt::Display for Shown {
 
 #[test]
 fn every_method_is_traced_as_type_method_with_the_block_options() {
-    capture();
-    let mut repo = Repo::<u8>::repo_new();
-    assert_eq!(repo.repo_push(4), 1);
-    let push = span("Repo::repo_push");
+    let (pushed, trace) = in_own_trace(|| {
+        let mut repo = Repo::<u8>::repo_new();
+        repo.repo_push(4)
+    });
+    assert_eq!(pushed, 1);
+    let push = span_in(trace, "Repo::repo_push");
     assert_eq!(push.span_kind, SpanKind::Client);
     assert_eq!(
         attr(&push, "code.function.name"),
         Some(string("traced_impl_blocks::Repo::repo_push"))
     );
-    span("Repo::repo_new");
+    span_in(trace, "Repo::repo_new");
 }
 
 #[test]

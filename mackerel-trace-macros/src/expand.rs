@@ -36,7 +36,7 @@ pub(crate) fn function(args: &Args, mut f: ItemFn) -> syn::Result<TokenStream> {
     valid::check_fn(args, &f)?;
     let krate = crate_path::resolve(args.krate.as_ref());
     let site = call_site(args, &f, &krate);
-    let records = records(args, &krate);
+    let records = records(args);
 
     let block = if f.sig.asyncness.is_some() {
         async_fn(args, &mut f, &krate)
@@ -48,8 +48,7 @@ pub(crate) fn function(args: &Args, mut f: ItemFn) -> syn::Result<TokenStream> {
     let stmts = block.stmts;
     let body: Block = syn::parse_quote! {{
         #site
-        let __mackerel_span = #krate::__private::Span::start(&__MACKEREL_SITE);
-        #records
+        let __mackerel_span = #krate::__private::Span::start(&__MACKEREL_SITE, #records);
         #(#stmts)*
     }};
     // The user's braces stay: with generated ones, rustc no longer reports the function as dead
@@ -71,6 +70,7 @@ fn call_site(args: &Args, f: &ItemFn, krate: &TokenStream) -> TokenStream {
         .map_or_else(|| qualified.clone(), syn::LitStr::value);
     let kind = args.kind_variant();
     let root = args.root.is_some();
+    let records = args.record.as_ref().map_or(0, |(_, entries)| entries.len());
     // `file!()`/`line!()` spanned at the function's name report where the name is written.
     let at = f.sig.ident.span();
     let file = quote_spanned!(at=> #krate::__private::core::file!());
@@ -85,6 +85,7 @@ fn call_site(args: &Args, f: &ItemFn, krate: &TokenStream) -> TokenStream {
             file: #file,
             line: #line,
             root: #root,
+            records: #records,
         };
     }
 }
@@ -103,17 +104,15 @@ fn line_of(span: proc_macro2::Span, krate: &TokenStream) -> TokenStream {
     quote_spanned!(span=> #krate::__private::core::line!())
 }
 
-/// `record(...)`, evaluated only when the span is sampled.
-fn records(args: &Args, krate: &TokenStream) -> TokenStream {
+/// `record(...)` as the closure `Span::start` calls only when the span is sampled.
+fn records(args: &Args) -> TokenStream {
     let Some((_, entries)) = &args.record else {
-        return TokenStream::new();
+        return quote!(|_| {});
     };
     let recorder = format_ident!("__mackerel_rec");
     let statements = entries.iter().map(|e| e.to_record(&recorder));
     quote! {
-        if let #krate::__private::core::option::Option::Some(#recorder) = __mackerel_span.recording() {
-            #(#statements)*
-        }
+        |#recorder| { #(#statements)* }
     }
 }
 
@@ -175,22 +174,19 @@ fn sync_fn(args: &Args, f: &ItemFn, krate: &TokenStream) -> Block {
             #(#stmts)*
         }};
     }
-    let run = if closure {
-        let annotation = output.as_ref().map(|ty| quote!(-> #ty));
-        quote!((move || #annotation #body)())
-    } else {
-        let label = early_exit::label();
-        let mut body = (**body).clone();
-        let mut rewrite = EarlyExit::new(&label, krate);
-        rewrite.visit_block_mut(&mut body);
-        let label = rewrite.used.then(|| quote!(#label:));
-        quote!(#label #body)
-    };
+    if closure {
+        return closure_fn(args, &span, output.as_ref(), body, krate);
+    }
+    let label = early_exit::label();
+    let mut body = (**body).clone();
+    let mut rewrite = EarlyExit::new(&label, krate);
+    rewrite.visit_block_mut(&mut body);
+    let label = rewrite.used.then(|| quote!(#label:));
+    let run = quote!(#label #body);
     let Some(output) = output else {
         // Nothing to inspect in `()`.
         return syn::parse_quote! {{
             let #span = #span.enter();
-            #[allow(clippy::redundant_closure_call)]
             #run;
         }};
     };
@@ -198,13 +194,46 @@ fn sync_fn(args: &Args, f: &ItemFn, krate: &TokenStream) -> Block {
     // A body that always leaves early (`return` in a macro, `panic!`) makes what follows the
     // labelled block unreachable: that is generated code, not the user's.
     let run = quote! {
-        #[allow(clippy::redundant_closure_call, clippy::diverging_sub_expression)]
+        #[allow(clippy::diverging_sub_expression)]
         let __mackerel_ret #annotation = #run;
     };
     let outcome = outcome(args, &span, krate, Some(&output));
     syn::parse_quote! {{
         let #span = #span.enter();
         #run
+        #[allow(unreachable_code)]
+        #outcome
+        __mackerel_ret
+    }}
+}
+
+/// The body as a `move` closure, called directly when tracing is off (the off path is one
+/// branch and the call), or with the span entered and its outcome recorded when on.
+fn closure_fn(
+    args: &Args,
+    span: &syn::Ident,
+    output: Option<&Type>,
+    body: &Block,
+    krate: &TokenStream,
+) -> Block {
+    let annotation = output.map(|ty| quote!(-> #ty));
+    let prelude = quote! {
+        let __mackerel_body = move || #annotation #body;
+        if !#span.is_on() {
+            return #krate::__private::call_once(__mackerel_body);
+        }
+        let #span = #span.enter();
+    };
+    let Some(output) = output else {
+        return syn::parse_quote! {{
+            #prelude
+            #krate::__private::call_once(__mackerel_body);
+        }};
+    };
+    let outcome = outcome(args, span, krate, Some(output));
+    syn::parse_quote! {{
+        #prelude
+        let __mackerel_ret: #output = #krate::__private::call_once(__mackerel_body);
         #[allow(unreachable_code)]
         #outcome
         __mackerel_ret

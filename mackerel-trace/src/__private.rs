@@ -9,13 +9,20 @@ pub use crate::outcome::{
     ErrorOf, PlainParts, RecordDebugError, RecordDisplayError, RecordErrorPointer,
     RecordOpaqueError, RecordStdError, ResultParts, Ret,
 };
-pub use crate::span::{CallSite, Entered, Instrumented, Recorder, Span};
+pub use crate::span::{Attributes, CallSite, Entered, Instrumented, Recorder, Span};
 
 /// Names lifetimes in an `impl Future` return type so that the future may capture them
 /// (edition 2021 captures only lifetimes that appear in the bounds).
 pub trait Captures<T: ?Sized> {}
 
 impl<T: ?Sized, U: ?Sized> Captures<T> for U {}
+
+/// Calls the body closure of a sync `#[traced]` function (by value, so an `FnMut` body needs no
+/// `mut` binding).
+#[inline(always)]
+pub fn call_once<R, F: FnOnce() -> R>(body: F) -> R {
+    body()
+}
 
 /// Fixes the output type of an `async` block, so that `?` inside it knows what to convert into.
 #[inline]

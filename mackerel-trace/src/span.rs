@@ -6,8 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 
 use crate::outcome;
 use crate::value::{cut_format, AttributeValue};
@@ -27,6 +28,8 @@ pub struct CallSite {
     pub line: u32,
     /// Start a new trace instead of continuing the current one.
     pub root: bool,
+    /// How many `record(...)` entries the function has: the attribute list is allocated once.
+    pub records: usize,
 }
 
 const CODE_FUNCTION_NAME: Key = Key::from_static_str("code.function.name");
@@ -38,27 +41,49 @@ const CODE_LINE_NUMBER: Key = Key::from_static_str("code.line.number");
 pub struct Span {
     /// The parent context with the new span in it; `None` when no tracer is installed.
     cx: Option<Context>,
+    /// Whether the span is sampled, decided when it starts (saves a lock per check).
+    sampled: bool,
 }
 
 impl Span {
     /// Starts the span for `site` on the installed tracer: one branch when none is installed.
+    /// `record` sets the `record(...)` attributes, and runs only when the span is sampled; it
+    /// writes straight into the new span, before the span is shared through a `Context`.
     #[inline]
-    pub fn start(site: &'static CallSite) -> Span {
+    pub fn start<F: FnOnce(&mut Attributes<'_>)>(site: &'static CallSite, record: F) -> Span {
         match crate::install::tracer() {
-            None => Span { cx: None },
-            Some(tracer) => Span {
-                cx: Some(begin(tracer, site)),
+            None => Span {
+                cx: None,
+                sampled: false,
             },
+            Some(tracer) => {
+                let mut span = begin(tracer, site);
+                let sampled = span.is_recording();
+                if sampled {
+                    record(&mut Attributes(&mut span));
+                }
+                Span {
+                    cx: Some(Context::current_with_span(span)),
+                    sampled,
+                }
+            }
         }
+    }
+
+    /// Whether a tracer was installed when the span started (false: nothing to do).
+    #[inline]
+    pub fn is_on(&self) -> bool {
+        self.cx.is_some()
     }
 
     /// The span, when it is sampled and so worth recording attributes on.
     #[inline]
     pub fn recording(&self) -> Option<Recorder<'_>> {
-        self.cx
-            .as_ref()
-            .filter(|cx| cx.span().is_recording())
-            .map(Recorder)
+        if self.sampled {
+            self.cx.as_ref().map(Recorder)
+        } else {
+            None
+        }
     }
 
     /// Makes the span current until the returned guard drops, which ends it.
@@ -88,35 +113,73 @@ impl Span {
     }
 
     /// Ends the span, recording a panic first when the thread is unwinding.
+    #[inline]
     fn end(&mut self) {
         if let Some(cx) = self.cx.take() {
-            if std::thread::panicking() {
-                outcome::record_panic(&cx.span());
-            }
-            cx.span().end();
+            end(&cx);
         }
     }
 }
 
-fn begin(tracer: &'static opentelemetry_sdk::trace::SdkTracer, site: &'static CallSite) -> Context {
+fn end(cx: &Context) {
+    if std::thread::panicking() {
+        outcome::record_panic(&cx.span());
+    }
+    cx.span().end();
+}
+
+/// Builds the span: the `code.*` attributes and room for the `record(...)` ones in one
+/// allocation; the parent read from the current context without cloning it.
+fn begin(tracer: &'static SdkTracer, site: &'static CallSite) -> SdkSpan {
     outcome::install_panic_hook();
-    let builder = SpanBuilder::from_name(site.name)
-        .with_kind(site.kind.clone())
-        .with_attributes([
-            KeyValue::new(
-                CODE_FUNCTION_NAME,
-                Value::String(StringValue::from(site.function)),
-            ),
-            KeyValue::new(CODE_FILE_PATH, Value::String(StringValue::from(site.file))),
-            KeyValue::new(CODE_LINE_NUMBER, Value::I64(i64::from(site.line))),
-        ]);
-    let current = Context::current();
+    let mut attributes = Vec::with_capacity(3 + site.records);
+    attributes.extend([
+        KeyValue::new(
+            CODE_FUNCTION_NAME,
+            Value::String(StringValue::from(site.function)),
+        ),
+        KeyValue::new(CODE_FILE_PATH, Value::String(StringValue::from(site.file))),
+        KeyValue::new(CODE_LINE_NUMBER, Value::I64(i64::from(site.line))),
+    ]);
+    let mut builder = SpanBuilder::from_name(site.name).with_kind(site.kind.clone());
+    builder.attributes = Some(attributes);
     if site.root {
-        let span = tracer.build_with_context(builder, &Context::new());
-        current.with_span(span)
+        tracer.build_with_context(builder, &Context::new())
     } else {
-        let span = tracer.build_with_context(builder, &current);
-        current.with_span(span)
+        Context::map_current(|cx| tracer.build_with_context(builder, cx))
+    }
+}
+
+/// The new span's `record(...)` attributes, written before the span is shared.
+#[derive(Debug)]
+pub struct Attributes<'a>(&'a mut SdkSpan);
+
+impl Attributes<'_> {
+    /// Records `value` through [`AttributeValue`]; nothing when it converts to `None`.
+    #[inline]
+    pub fn record<V: AttributeValue + ?Sized>(&mut self, key: &'static str, value: &V) {
+        if let Some(value) = value.to_value() {
+            self.0
+                .set_attribute(KeyValue::new(Key::from_static_str(key), value));
+        }
+    }
+
+    /// Records `value`'s Display text, cut to 4096 bytes.
+    #[inline]
+    pub fn record_display<V: fmt::Display + ?Sized>(&mut self, key: &'static str, value: &V) {
+        self.0.set_attribute(KeyValue::new(
+            Key::from_static_str(key),
+            cut_format(format_args!("{value}")),
+        ));
+    }
+
+    /// Records `value`'s Debug text, cut to 4096 bytes.
+    #[inline]
+    pub fn record_debug<V: fmt::Debug + ?Sized>(&mut self, key: &'static str, value: &V) {
+        self.0.set_attribute(KeyValue::new(
+            Key::from_static_str(key),
+            cut_format(format_args!("{value:?}")),
+        ));
     }
 }
 
@@ -174,6 +237,7 @@ impl Entered {
 }
 
 impl Drop for Entered {
+    #[inline]
     fn drop(&mut self) {
         self.span.end();
     }

@@ -87,3 +87,37 @@ pub fn assert_root(span: &SpanData) {
         span.name
     );
 }
+
+/// Runs `f` under a fresh manual root span, so that tests calling the same traced functions
+/// in parallel can tell their spans apart; returns `f`'s value and the trace id.
+pub fn in_own_trace<R>(
+    f: impl FnOnce() -> R,
+) -> (R, mackerel_trace::opentelemetry::trace::TraceId) {
+    use mackerel_trace::opentelemetry::trace::{TraceContextExt as _, Tracer as _};
+    use mackerel_trace::opentelemetry::{global, Context};
+    capture();
+    let root = global::tracer("test").start("test-root");
+    let cx = Context::current_with_span(root);
+    let trace_id = cx.span().span_context().trace_id();
+    let value = {
+        let _attached = cx.clone().attach();
+        f()
+    };
+    cx.span().end();
+    (value, trace_id)
+}
+
+/// The one finished span named `name` in trace `trace_id`.
+pub fn span_in(trace_id: mackerel_trace::opentelemetry::trace::TraceId, name: &str) -> SpanData {
+    let mut spans: Vec<SpanData> = capture()
+        .spans_named(name)
+        .into_iter()
+        .filter(|s| s.span_context.trace_id() == trace_id)
+        .collect();
+    assert_eq!(
+        spans.len(),
+        1,
+        "expected one span named {name:?} in trace {trace_id}, got {spans:#?}"
+    );
+    spans.remove(0)
+}
