@@ -74,7 +74,7 @@ fn call_site(args: &Args, f: &ItemFn, krate: &TokenStream) -> TokenStream {
     // `file!()`/`line!()` spanned at the function's name report where the name is written.
     let at = f.sig.ident.span();
     let file = quote_spanned!(at=> #krate::__private::core::file!());
-    let line = line_of(at, krate);
+    let line = line_of(at);
     quote! {
         static __MACKEREL_SITE: #krate::__private::CallSite = #krate::__private::CallSite {
             name: #name,
@@ -90,18 +90,10 @@ fn call_site(args: &Args, f: &ItemFn, krate: &TokenStream) -> TokenStream {
     }
 }
 
-/// The line `span` starts on.
-#[cfg(span_line)]
-#[allow(clippy::incompatible_msrv)] // only compiled on 1.88+, see build.rs
-fn line_of(span: proc_macro2::Span, _: &TokenStream) -> TokenStream {
+/// The line `span` starts on (`proc_macro::Span::line`, stable since Rust 1.88).
+fn line_of(span: proc_macro2::Span) -> TokenStream {
     let line = u32::try_from(span.unwrap().line()).unwrap_or(0);
     quote!(#line)
-}
-
-/// `line!()` gives the attribute's line, close to the function's name.
-#[cfg(not(span_line))]
-fn line_of(span: proc_macro2::Span, krate: &TokenStream) -> TokenStream {
-    quote_spanned!(span=> #krate::__private::core::line!())
 }
 
 /// `record(...)` as the closure `Span::start` calls only when the span is sampled.
