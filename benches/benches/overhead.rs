@@ -42,6 +42,11 @@ fn sync_manual_otel(bencher: Bencher) {
 }
 
 #[divan::bench]
+fn sync_manual_otel_same_work(bencher: Bencher) {
+    bench(Variant::SyncManualOtelSameWork, bencher);
+}
+
+#[divan::bench]
 fn sync_traced(bencher: Bencher) {
     bench(Variant::SyncTraced, bencher);
 }
@@ -66,6 +71,11 @@ fn err_bare(bencher: Bencher) {
 #[divan::bench]
 fn err_manual_otel(bencher: Bencher) {
     bench(Variant::ErrManualOtel, bencher);
+}
+
+#[divan::bench]
+fn err_manual_otel_same_work(bencher: Bencher) {
+    bench(Variant::ErrManualOtelSameWork, bencher);
 }
 
 #[divan::bench]

@@ -56,11 +56,13 @@ macro_rules! variants {
 variants! {
     SyncBare => "sync_bare", 0;
     SyncManualOtel => "sync_manual_otel", 1;
+    SyncManualOtelSameWork => "sync_manual_otel_same_work", 1;
     SyncTraced => "sync_traced", 1;
     SyncTracingOpentelemetry => "sync_tracing_opentelemetry", 1;
     SyncFastrace => "sync_fastrace", 1;
     ErrBare => "err_bare", 0;
     ErrManualOtel => "err_manual_otel", 1;
+    ErrManualOtelSameWork => "err_manual_otel_same_work", 1;
     ErrTraced => "err_traced", 1;
     ErrTracingOpentelemetry => "err_tracing_opentelemetry", 1;
     OffTracedNoPipeline => "off_traced_no_pipeline", 0;
@@ -94,6 +96,12 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
             let provider = discarding_provider();
             let tracer = provider.tracer("bench");
             l.run(|| manual::work(&tracer, black_box(ID), black_box(NAME)));
+            let _ = provider.shutdown();
+        }
+        Variant::SyncManualOtelSameWork => {
+            let provider = discarding_provider();
+            let tracer = provider.tracer("bench");
+            l.run(|| manual::work_same_work(&tracer, black_box(ID), black_box(NAME)));
             let _ = provider.shutdown();
         }
         Variant::SyncTraced => {
@@ -131,6 +139,12 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
             let provider = discarding_provider();
             let tracer = provider.tracer("bench");
             l.run(|| manual::work_checked(&tracer, black_box(ERR_ID), black_box(NAME)));
+            let _ = provider.shutdown();
+        }
+        Variant::ErrManualOtelSameWork => {
+            let provider = discarding_provider();
+            let tracer = provider.tracer("bench");
+            l.run(|| manual::work_same_work(&tracer, black_box(ERR_ID), black_box(NAME)));
             let _ = provider.shutdown();
         }
         Variant::ErrTraced => {
