@@ -42,24 +42,21 @@ pub(crate) fn error_with(config: Config, vars: &[(&str, &str)]) -> Error {
     }
 }
 
-/// A top-level field of `Settings`' pretty `Debug` output, for the options that have no
-/// accessor of their own (compression, batch processor sizes and delays).
+/// An option of `Settings`, formatted with `Debug` (`"Gzip"`, `"5s"`, `"4096"`).
 pub(crate) fn field(settings: &Settings, name: &str) -> String {
-    let debug = format!("{settings:#?}");
-    let prefix = format!("    {name}: ");
-    debug
-        .lines()
-        .find_map(|line| line.strip_prefix(&prefix))
-        .map(|value| value.trim_end_matches(',').to_owned())
-        .unwrap_or_else(|| panic!("no field {name} in {debug}"))
+    match name {
+        "compression" => format!("{:?}", settings.compression()),
+        "schedule_delay" => format!("{:?}", settings.schedule_delay()),
+        "max_queue_size" => settings.max_queue_size().to_string(),
+        "max_export_batch_size" => settings.max_export_batch_size().to_string(),
+        "bsp_export_timeout" => format!("{:?}", settings.batch_export_timeout()),
+        other => panic!("no accessor for {other}"),
+    }
 }
 
-/// The names of the extra headers `Settings` will send (values are never shown).
+/// The names of the extra headers `Settings` will send, as `["a", "b"]`.
 pub(crate) fn header_names(settings: &Settings) -> String {
-    let debug = format!("{settings:?}");
-    let start = debug.find("headers: [").expect("headers field") + "headers: ".len();
-    let end = start + debug[start..].find(']').expect("end of headers") + 1;
-    debug[start..end].to_owned()
+    format!("{:?}", settings.header_names())
 }
 
 pub(crate) const KEY: &str = "mkr-key-1234567890";

@@ -192,6 +192,36 @@ impl Settings {
     pub fn sampler(&self) -> Sampler {
         self.sampler
     }
+
+    /// Request body compression.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// How long a finished span may wait before it is sent.
+    pub fn schedule_delay(&self) -> Duration {
+        self.schedule_delay
+    }
+
+    /// How many finished spans may wait to be sent.
+    pub fn max_queue_size(&self) -> usize {
+        self.max_queue_size
+    }
+
+    /// At most this many spans per request.
+    pub fn max_export_batch_size(&self) -> usize {
+        self.max_export_batch_size
+    }
+
+    /// The cap on one export, retries included (`OTEL_BSP_EXPORT_TIMEOUT`).
+    pub fn batch_export_timeout(&self) -> Duration {
+        self.bsp_export_timeout
+    }
+
+    /// The names of the extra headers sent with every request (their values stay private).
+    pub fn header_names(&self) -> Vec<&str> {
+        self.headers.iter().map(|(name, _)| name.as_str()).collect()
+    }
 }
 
 impl fmt::Debug for Settings {
