@@ -5,6 +5,8 @@
 #   COMPILE_COST_RUNS=7 benches/compile-cost.sh     # timed `cargo check` runs per file (default 5)
 #   COMPILE_COST_SKIP_CLEAN=1 benches/compile-cost.sh  # only part (b)
 #   COMPILE_COST_REV=HEAD benches/compile-cost.sh   # a commit (git archive) instead of the work tree
+#   COMPILE_COST_PASSES=1 benches/compile-cost.sh   # also rustc's time per pass (RUSTC_BOOTSTRAP=1)
+#   COMPILE_COST_FNS=16 benches/compile-cost.sh     # functions per file (default 500)
 #
 # (a) Clean `cargo build` (dev profile) of a user binary with `#[mackerel_trace::main]` and one
 #     `#[traced]` function, in its own target directory, with the repository's Cargo.lock so the
@@ -282,6 +284,31 @@ ref_rows+=("$(awk -v p="$opt_plain" -v t="$opt_traced" -v n="$fns" -v l="$(wc -l
         l, p, t, (t - p) / p * 100, (t - p) * 1000 / n
 }')")
 
+# Where the time goes (COMPILE_COST_PASSES=1): rustc's -Ztime-passes and the size of the
+# expanded code, for the mixed file with and without the attribute. Stable rustc accepts -Z only
+# with RUSTC_BOOTSTRAP=1, hence opt-in; nothing else uses it.
+pass_rows=()
+if [[ -n "${COMPILE_COST_PASSES:-}" ]]; then
+    echo "  time passes ..." >&2
+    for mode in plain traced; do
+        cp "$gen/mixed.$mode.rs" "$pkg/src/lib.rs"
+        touch "$pkg/src/lib.rs"
+        passes=$(cd "$pkg" && RUSTC_BOOTSTRAP=1 CARGO_INCREMENTAL=0 CARGO_TARGET_DIR="$pkg/target-passes" \
+            cargo rustc --offline -q --profile check --lib -- -Ztime-passes 2>&1)
+        touch "$pkg/src/lib.rs"
+        expanded=$(cd "$pkg" && RUSTC_BOOTSTRAP=1 CARGO_INCREMENTAL=0 CARGO_TARGET_DIR="$pkg/target-passes" \
+            cargo rustc --offline -q --profile check --lib -- -Zunpretty=expanded 2>/dev/null | wc -lc)
+        pass_rows+=("$(awk -v m="$mode" -v e="$expanded" '
+            $NF == "total" { total = $2 } $NF == "macro_expand_crate" { expand = $2 }
+            $NF == "type_check_crate" { tc = $2 } $NF == "MIR_borrow_checking" { bc = $2 }
+            END {
+                split(e, size, " ")
+                printf "| mixed, %s | %d | %d KB | %.2f s | %.2f s | %.2f s | %.2f s |",
+                    m, size[1], size[2] / 1024, expand, tc, bc, total
+            }' <<<"$passes")")
+    done
+fi
+
 # ---------------------------------------------------------------------------------------------
 
 if ((${#clean_rows[@]} > 0)); then
@@ -317,3 +344,11 @@ echo
 echo "| functions | lines | incremental, without | with | extra | per function | non-incremental, without | with | extra | per function |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${ref_rows[@]}"
+if ((${#pass_rows[@]} > 0)); then
+    echo
+    echo "rustc passes, non-incremental (\`-Ztime-passes\`; expanded size from \`-Zunpretty=expanded\`):"
+    echo
+    echo "| file | expanded lines | expanded size | macro expansion | type check | borrow check | rustc total |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${pass_rows[@]}"
+fi
