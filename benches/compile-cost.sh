@@ -116,10 +116,10 @@ if not m:
 units = json.loads(m.group(1))
 rows = {}
 for u in units:
-    key = (u["name"], u.get("target", "").strip())
+    key = (u["name"], u["version"], u.get("target", "").strip())
     rows[key] = rows.get(key, 0) + u["duration"]
-for (name, target), d in sorted(rows.items(), key=lambda kv: -kv[1])[:12]:
-    print(f"| `{name}`{' ' + target if target else ''} | {d:.2f} s |")
+for (name, version, target), d in sorted(rows.items(), key=lambda kv: -kv[1])[:12]:
+    print(f"| `{name}` {version}{' ' + target if target else ''} | {d:.2f} s |")
 EOF
 )
     fi
