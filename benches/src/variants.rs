@@ -19,7 +19,7 @@ use crate::work::{bare, manual, traced, with_fastrace, with_tracing};
 pub const ID: u64 = 42;
 pub const NAME: &str = "work-item";
 /// `id` that makes `work` return `Err`.
-pub const ERR_ID: u64 = u64::MAX;
+pub const ERR_ID: u64 = 0xDEAD;
 
 /// Repeats one call: divan's bencher, or a plain counted loop.
 pub trait Loop {

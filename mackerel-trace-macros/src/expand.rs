@@ -70,7 +70,14 @@ fn call_site(args: &Args, f: &ItemFn, krate: &TokenStream) -> TokenStream {
         .map_or_else(|| qualified.clone(), syn::LitStr::value);
     let kind = args.kind_variant();
     let root = args.root.is_some();
-    let records = args.record.as_ref().map_or(0, |(_, entries)| entries.len());
+    // Room for every attribute the span can get: `record(...)`, `return.value`, `error.type`.
+    let may_err = match &f.sig.output {
+        ReturnType::Type(_, ty) => may_be_result(ty),
+        ReturnType::Default => false,
+    };
+    let records = args.record.as_ref().map_or(0, |(_, entries)| entries.len())
+        + usize::from(args.ret.is_some())
+        + usize::from(may_err);
     // `file!()`/`line!()` spanned at the function's name report where the name is written.
     let at = f.sig.ident.span();
     let file = quote_spanned!(at=> #krate::__private::core::file!());
@@ -131,6 +138,18 @@ fn outcome(
             }
         }
     });
+    if !output.is_none_or(may_be_result) {
+        // Cannot be an `Err`: no dispatch to type-check, only `ret` if asked.
+        let Some(ret) = ret else {
+            return TokenStream::new();
+        };
+        return quote! {
+            if let #krate::__private::core::option::Option::Some(__mackerel_rec) = #span.recording() {
+                use #krate::__private::PlainParts as _;
+                #ret
+            }
+        };
+    }
     quote! {
         if let #krate::__private::core::option::Option::Some(__mackerel_rec) = #span.recording() {
             use #krate::__private::{
@@ -145,6 +164,51 @@ fn outcome(
             }
             #ret
         }
+    }
+}
+
+/// Whether a function returning `ty` may return a `Result` (by type, so any path may be an
+/// alias of one). Only shapes that can never be one are ruled out: unit, tuples, references,
+/// arrays, slices, pointers, `!`, `impl Trait`, and primitive and `String` names.
+fn may_be_result(ty: &Type) -> bool {
+    match ty {
+        Type::Tuple(_)
+        | Type::Reference(_)
+        | Type::Array(_)
+        | Type::Slice(_)
+        | Type::Ptr(_)
+        | Type::Never(_)
+        | Type::ImplTrait(_)
+        | Type::BareFn(_) => false,
+        Type::Paren(inner) => may_be_result(&inner.elem),
+        Type::Group(inner) => may_be_result(&inner.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            let Some(ident) = path.path.get_ident() else {
+                return true;
+            };
+            !matches!(
+                ident.to_string().as_str(),
+                "bool"
+                    | "char"
+                    | "str"
+                    | "String"
+                    | "u8"
+                    | "u16"
+                    | "u32"
+                    | "u64"
+                    | "u128"
+                    | "usize"
+                    | "i8"
+                    | "i16"
+                    | "i32"
+                    | "i64"
+                    | "i128"
+                    | "isize"
+                    | "f32"
+                    | "f64"
+            )
+        }
+        _ => true,
     }
 }
 

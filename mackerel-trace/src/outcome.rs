@@ -116,12 +116,7 @@ pub trait RecordDisplayError {
 impl<E: Display> RecordDisplayError for &&ErrorOf<'_, E> {
     fn mackerel_record_error(self, span: Recorder<'_>) {
         let message = cut_format(format_args!("{}", self.0));
-        record_error(
-            span.span(),
-            std::any::type_name::<E>(),
-            message.clone(),
-            message,
-        );
+        record_error(span.span(), std::any::type_name::<E>(), message, None);
     }
 }
 
@@ -134,12 +129,7 @@ pub trait RecordDebugError {
 impl<E: Debug> RecordDebugError for &ErrorOf<'_, E> {
     fn mackerel_record_error(self, span: Recorder<'_>) {
         let message = cut_format(format_args!("{:?}", self.0));
-        record_error(
-            span.span(),
-            std::any::type_name::<E>(),
-            message.clone(),
-            message,
-        );
+        record_error(span.span(), std::any::type_name::<E>(), message, None);
     }
 }
 
@@ -152,30 +142,48 @@ pub trait RecordOpaqueError {
 impl<E> RecordOpaqueError for ErrorOf<'_, E> {
     fn mackerel_record_error(self, span: Recorder<'_>) {
         let name = std::any::type_name::<E>();
-        record_error(span.span(), name, name.to_owned(), name.to_owned());
+        record_error(span.span(), name, name.to_owned(), None);
     }
 }
 
 fn record_error_chain<E: Error + ?Sized>(span: SpanRef<'_>, type_name: &'static str, error: &E) {
     let message = cut_format(format_args!("{error}"));
+    let Some(mut source) = error.source() else {
+        return record_error(span, type_name, message, None);
+    };
     let mut trace = message.clone();
-    let mut source = error.source();
-    while let Some(cause) = source {
+    loop {
         trace.push_str("\ncaused by: ");
-        trace.push_str(&cut_format(format_args!("{cause}")));
-        source = cause.source();
+        trace.push_str(&cut_format(format_args!("{source}")));
+        match source.source() {
+            Some(next) => source = next,
+            None => break,
+        }
     }
-    record_error(span, type_name, message, trace);
+    record_error(span, type_name, message, Some(trace));
 }
 
-fn record_error(span: SpanRef<'_>, type_name: &'static str, message: String, stacktrace: String) {
+/// Sets `error.type`, the `exception` event and status `Error`. `stacktrace` is `None` when it
+/// would only repeat the message (an error without a `source()`): the message's text is then
+/// shared by `exception.message` and `exception.stacktrace` instead of copied.
+fn record_error(
+    span: SpanRef<'_>,
+    type_name: &'static str,
+    message: String,
+    stacktrace: Option<String>,
+) {
     let type_name = Value::String(StringValue::from(type_name));
     span.set_attribute(KeyValue::new(ERROR_TYPE, type_name.clone()));
+    let shared: std::sync::Arc<str> = std::sync::Arc::from(message.as_str());
+    let stacktrace = match stacktrace {
+        Some(trace) => Value::String(StringValue::from(trace)),
+        None => Value::String(StringValue::from(std::sync::Arc::clone(&shared))),
+    };
     span.add_event(
         "exception",
         vec![
             KeyValue::new(EXCEPTION_TYPE, type_name),
-            KeyValue::new(EXCEPTION_MESSAGE, message.clone()),
+            KeyValue::new(EXCEPTION_MESSAGE, Value::String(StringValue::from(shared))),
             KeyValue::new(EXCEPTION_STACKTRACE, stacktrace),
         ],
     );

@@ -241,7 +241,8 @@ pub(crate) fn cut_format(value: fmt::Arguments<'_>) -> String {
         }
     }
 
-    let mut out = Bounded(String::new());
+    // Most messages fit: one allocation instead of a few growing ones.
+    let mut out = Bounded(String::with_capacity(64));
     let _ = fmt::write(&mut out, value);
     out.0
 }
