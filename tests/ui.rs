@@ -1,4 +1,4 @@
-//! Compile-time behaviour of `#[traced]`: every supported shape compiles (`ui/pass`), every
+//! Compile-time behaviour of `#[traced]` and `#[mackerel_trace::main]`: every supported shape compiles (`ui/pass`), every
 //! diagnostic reads as intended (`ui/fail/*.stderr`, pinned to the toolchain CI uses).
 
 #[test]

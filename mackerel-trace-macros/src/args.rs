@@ -84,6 +84,20 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
 
 fn parse_args(input: ParseStream) -> syn::Result<Args> {
     let mut args = Args::default();
+    parse_options(input, |key, input| {
+        let value = take_value(input)?;
+        apply(&mut args, key, value)
+    })?;
+    Ok(args)
+}
+
+/// Parses a comma list of options (`key`, `key = ..`, `key(..)`; `crate` is a key too), handing
+/// each key to `each` to take its value. Mistakes `each` reports are collected, so one attribute
+/// shows all of them at once. Shared by `#[traced]` and `#[main]`.
+pub(crate) fn parse_options(
+    input: ParseStream,
+    mut each: impl FnMut(&Ident, ParseStream) -> syn::Result<()>,
+) -> syn::Result<()> {
     let mut errors = Errors::default();
     while !input.is_empty() {
         let key: Ident = if input.peek(Token![crate]) {
@@ -92,8 +106,7 @@ fn parse_args(input: ParseStream) -> syn::Result<Args> {
         } else {
             input.call(syn::ext::IdentExt::parse_any)?
         };
-        let value = take_value(input)?;
-        if let Err(err) = apply(&mut args, &key, value) {
+        if let Err(err) = each(&key, input) {
             errors.push(err);
         }
         if input.is_empty() {
@@ -101,8 +114,7 @@ fn parse_args(input: ParseStream) -> syn::Result<Args> {
         }
         input.parse::<Token![,]>()?;
     }
-    errors.finish()?;
-    Ok(args)
+    errors.finish()
 }
 
 /// What follows an option's name: `= tokens` up to the next top-level comma, `(group)`, or nothing.

@@ -14,8 +14,9 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Ident, ItemFn, LitStr, Path, Token};
 
+use crate::args::parse_options;
 use crate::crate_path;
-use crate::valid::{did_you_mean, Errors};
+use crate::valid::did_you_mean;
 
 const OPTIONS: &[&str] = &["service_name", "service_version", "environment", "crate"];
 
@@ -82,24 +83,10 @@ struct MainArgs {
 impl Parse for MainArgs {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut args = MainArgs::default();
-        let mut errors = Errors::default();
-        while !input.is_empty() {
-            let key = if input.peek(Token![crate]) {
-                let token: Token![crate] = input.parse()?;
-                Ident::new("crate", token.span)
-            } else {
-                input.call(syn::ext::IdentExt::parse_any)?
-            };
+        parse_options(input, |key, input| {
             input.parse::<Token![=]>()?;
-            if let Err(err) = args.apply(&key, input) {
-                errors.push(err);
-            }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
-        }
-        errors.finish()?;
+            args.apply(key, input)
+        })?;
         Ok(args)
     }
 }
@@ -116,10 +103,7 @@ impl MainArgs {
                 return set(&mut self.krate, path, key);
             }
             _ => {
-                // Skip the value so the remaining options are still checked.
-                while !input.is_empty() && !input.peek(Token![,]) {
-                    input.parse::<proc_macro2::TokenTree>()?;
-                }
+                skip_value(input)?;
                 let hint = did_you_mean(&name, OPTIONS);
                 return Err(syn::Error::new(
                     key.span(),
@@ -129,14 +113,25 @@ impl MainArgs {
                 ));
             }
         };
-        let value: LitStr = input.parse().map_err(|err| {
-            syn::Error::new(
-                err.span(),
+        if !input.peek(LitStr) {
+            let at = input.span();
+            skip_value(input)?;
+            return Err(syn::Error::new(
+                at,
                 format!("`{name}` takes a string literal, e.g. `{name} = \"...\"`"),
-            )
-        })?;
+            ));
+        }
+        let value: LitStr = input.parse()?;
         set(slot, value, key)
     }
+}
+
+/// Skips an option's value, so the remaining options are still checked.
+fn skip_value(input: ParseStream) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    Ok(())
 }
 
 fn set<T>(slot: &mut Option<T>, value: T, key: &Ident) -> syn::Result<()> {
