@@ -1,5 +1,6 @@
-//! Compile-time behaviour of `#[traced]` and `#[mackerel_trace::main]`: every supported shape compiles (`ui/pass`), every
-//! diagnostic reads as intended (`ui/fail/*.stderr`, pinned to the toolchain CI uses).
+//! Compile-time behaviour of `#[traced]` and `#[mackerel_trace::main]`: every supported shape
+//! compiles (`ui/pass`), every diagnostic reads as intended (`ui/fail/*.stderr`, pinned to the
+//! toolchain CI uses).
 
 #[test]
 fn ui() {
