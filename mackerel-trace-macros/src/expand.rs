@@ -123,6 +123,24 @@ fn outcome(
     krate: &TokenStream,
     output: Option<&Type>,
 ) -> TokenStream {
+    let Some(record) = outcome_record(args, krate, output, &quote!(&__mackerel_ret)) else {
+        return TokenStream::new();
+    };
+    quote! {
+        if let #krate::__private::core::option::Option::Some(__mackerel_rec) = #span.recording() {
+            #record
+        }
+    }
+}
+
+/// What the outcome records on `__mackerel_rec` (a sampled span), given `ret_ref`, a reference to
+/// the returned value: the error, if the type can hold one, and `ret`. `None`: nothing to record.
+fn outcome_record(
+    args: &Args,
+    krate: &TokenStream,
+    output: Option<&Type>,
+    ret_ref: &TokenStream,
+) -> Option<TokenStream> {
     let ret = args.ret.as_ref().map(|Ret { keyword, sigil }| {
         let at = output.map_or_else(|| keyword.span(), Spanned::span);
         let method = match sigil {
@@ -132,7 +150,7 @@ fn outcome(
         };
         quote_spanned! {at=>
             if let #krate::__private::core::option::Option::Some(__mackerel_ok) =
-                (&#krate::__private::Ret(&__mackerel_ret)).mackerel_ok()
+                (&#krate::__private::Ret(#ret_ref)).mackerel_ok()
             {
                 __mackerel_rec.#method("return.value", __mackerel_ok);
             }
@@ -140,31 +158,25 @@ fn outcome(
     });
     if !output.is_none_or(may_be_result) {
         // Cannot be an `Err`: no dispatch to type-check, only `ret` if asked.
-        let Some(ret) = ret else {
-            return TokenStream::new();
-        };
-        return quote! {
-            if let #krate::__private::core::option::Option::Some(__mackerel_rec) = #span.recording() {
-                use #krate::__private::PlainParts as _;
-                #ret
-            }
-        };
-    }
-    quote! {
-        if let #krate::__private::core::option::Option::Some(__mackerel_rec) = #span.recording() {
-            use #krate::__private::{
-                PlainParts as _, RecordDebugError as _, RecordDisplayError as _,
-                RecordErrorPointer as _, RecordOpaqueError as _, RecordStdError as _,
-                ResultParts as _,
-            };
-            if let #krate::__private::core::option::Option::Some(__mackerel_err) =
-                (&#krate::__private::Ret(&__mackerel_ret)).mackerel_err()
-            {
-                (&&&&#krate::__private::ErrorOf(__mackerel_err)).mackerel_record_error(__mackerel_rec);
-            }
+        let ret = ret?;
+        return Some(quote! {
+            use #krate::__private::PlainParts as _;
             #ret
-        }
+        });
     }
+    Some(quote! {
+        use #krate::__private::{
+            PlainParts as _, RecordDebugError as _, RecordDisplayError as _,
+            RecordErrorPointer as _, RecordOpaqueError as _, RecordStdError as _,
+            ResultParts as _,
+        };
+        if let #krate::__private::core::option::Option::Some(__mackerel_err) =
+            (&#krate::__private::Ret(#ret_ref)).mackerel_err()
+        {
+            (&&&&#krate::__private::ErrorOf(__mackerel_err)).mackerel_record_error(__mackerel_rec);
+        }
+        #ret
+    })
 }
 
 /// Whether a function returning `ty` may return a `Result` (by type, so any path may be an
@@ -263,8 +275,9 @@ fn sync_fn(args: &Args, f: &ItemFn, krate: &TokenStream) -> Block {
     }}
 }
 
-/// The body as a `move` closure, called directly when tracing is off (the off path is one
-/// branch and the call), or with the span entered and its outcome recorded when on.
+/// The body as a `move` closure, called directly when tracing is off (one branch and the call,
+/// in a small stack frame), or by the out-of-line `Span::run`, which enters the span, calls the
+/// body, and hands the sampled span and the value to the outcome closure.
 fn closure_fn(
     args: &Args,
     span: &syn::Ident,
@@ -272,27 +285,22 @@ fn closure_fn(
     body: &Block,
     krate: &TokenStream,
 ) -> Block {
+    let unit: Type = syn::parse_quote!(());
+    let ty = output.unwrap_or(&unit);
     let annotation = output.map(|ty| quote!(-> #ty));
-    let prelude = quote! {
+    let record = outcome_record(args, krate, output, &quote!(__mackerel_ret));
+    let outcome = match record {
+        Some(record) => quote! {
+            |__mackerel_rec: #krate::__private::Recorder<'_>, __mackerel_ret: &#ty| { #record }
+        },
+        None => quote!(|_: #krate::__private::Recorder<'_>, _: &#ty| {}),
+    };
+    syn::parse_quote! {{
         let __mackerel_body = move || #annotation #body;
         if !#span.is_on() {
             return #krate::__private::call_once(__mackerel_body);
         }
-        let #span = #span.enter();
-    };
-    let Some(output) = output else {
-        return syn::parse_quote! {{
-            #prelude
-            #krate::__private::call_once(__mackerel_body);
-        }};
-    };
-    let outcome = outcome(args, span, krate, Some(output));
-    syn::parse_quote! {{
-        #prelude
-        let __mackerel_ret: #output = #krate::__private::call_once(__mackerel_body);
-        #[allow(unreachable_code)]
-        #outcome
-        __mackerel_ret
+        #span.run(__mackerel_body, #outcome)
     }}
 }
 

@@ -56,18 +56,39 @@ impl Span {
                 cx: None,
                 sampled: false,
             },
-            Some(tracer) => {
-                let mut span = begin(tracer, site);
-                let sampled = span.is_recording();
-                if sampled {
-                    record(&mut Attributes(&mut span));
-                }
-                Span {
-                    cx: Some(Context::current_with_span(span)),
-                    sampled,
-                }
-            }
+            Some(tracer) => Span::start_on(tracer, site, record),
         }
+    }
+
+    /// The on path of [`Span::start`], out of line so that a traced function's own frame stays
+    /// small when tracing is off.
+    #[inline(never)]
+    fn start_on<F: FnOnce(&mut Attributes<'_>)>(
+        tracer: &'static SdkTracer,
+        site: &'static CallSite,
+        record: F,
+    ) -> Span {
+        let mut span = begin(tracer, site);
+        let sampled = span.is_recording();
+        if sampled {
+            record(&mut Attributes(&mut span));
+        }
+        Span {
+            cx: Some(Context::current_with_span(span)),
+            sampled,
+        }
+    }
+
+    /// Runs `body` with the span current, then hands the sampled span and the value to
+    /// `outcome`; the span ends when this returns or unwinds. Out of line, like `start_on`.
+    #[inline(never)]
+    pub fn run<R>(self, body: impl FnOnce() -> R, outcome: impl FnOnce(Recorder<'_>, &R)) -> R {
+        let entered = self.enter();
+        let value = body();
+        if let Some(recorder) = entered.recording() {
+            outcome(recorder, &value);
+        }
+        value
     }
 
     /// Whether a tracer was installed when the span started (false: nothing to do).
