@@ -3,6 +3,7 @@
 
 #![deny(warnings, clippy::all, clippy::pedantic)]
 
+pub mod main_attr;
 pub mod shapes;
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ fn g() -> u8 {
     2
 }
 
+#[mackerel::main]
 fn main() {
     let _ = f() + g();
 }
