@@ -171,6 +171,20 @@ fn begin(tracer: &'static SdkTracer, site: &'static CallSite) -> SdkSpan {
     }
 }
 
+/// The attribute `record(...)` or `ret` writes for `value`, through [`AttributeValue`].
+#[inline]
+fn typed<V: AttributeValue + ?Sized>(key: &'static str, value: &V) -> Option<KeyValue> {
+    value
+        .to_value()
+        .map(|value| KeyValue::new(Key::from_static_str(key), value))
+}
+
+/// The attribute for a `%` or `?` entry: the formatted text, cut to 4096 bytes.
+#[inline]
+fn text(key: &'static str, value: fmt::Arguments<'_>) -> KeyValue {
+    KeyValue::new(Key::from_static_str(key), cut_format(value))
+}
+
 /// The new span's `record(...)` attributes, written before the span is shared.
 #[derive(Debug)]
 pub struct Attributes<'a>(&'a mut SdkSpan);
@@ -179,28 +193,21 @@ impl Attributes<'_> {
     /// Records `value` through [`AttributeValue`]; nothing when it converts to `None`.
     #[inline]
     pub fn record<V: AttributeValue + ?Sized>(&mut self, key: &'static str, value: &V) {
-        if let Some(value) = value.to_value() {
-            self.0
-                .set_attribute(KeyValue::new(Key::from_static_str(key), value));
+        if let Some(attribute) = typed(key, value) {
+            self.0.set_attribute(attribute);
         }
     }
 
     /// Records `value`'s Display text, cut to 4096 bytes.
     #[inline]
     pub fn record_display<V: fmt::Display + ?Sized>(&mut self, key: &'static str, value: &V) {
-        self.0.set_attribute(KeyValue::new(
-            Key::from_static_str(key),
-            cut_format(format_args!("{value}")),
-        ));
+        self.0.set_attribute(text(key, format_args!("{value}")));
     }
 
     /// Records `value`'s Debug text, cut to 4096 bytes.
     #[inline]
     pub fn record_debug<V: fmt::Debug + ?Sized>(&mut self, key: &'static str, value: &V) {
-        self.0.set_attribute(KeyValue::new(
-            Key::from_static_str(key),
-            cut_format(format_args!("{value:?}")),
-        ));
+        self.0.set_attribute(text(key, format_args!("{value:?}")));
     }
 }
 
@@ -212,29 +219,25 @@ impl<'a> Recorder<'a> {
     /// Records `value` through [`AttributeValue`]; nothing when it converts to `None`.
     #[inline]
     pub fn record<V: AttributeValue + ?Sized>(self, key: &'static str, value: &V) {
-        if let Some(value) = value.to_value() {
-            self.0
-                .span()
-                .set_attribute(KeyValue::new(Key::from_static_str(key), value));
+        if let Some(attribute) = typed(key, value) {
+            self.0.span().set_attribute(attribute);
         }
     }
 
     /// Records `value`'s Display text, cut to 4096 bytes.
     #[inline]
     pub fn record_display<V: fmt::Display + ?Sized>(self, key: &'static str, value: &V) {
-        self.record_string(key, cut_format(format_args!("{value}")));
+        self.0
+            .span()
+            .set_attribute(text(key, format_args!("{value}")));
     }
 
     /// Records `value`'s Debug text, cut to 4096 bytes.
     #[inline]
     pub fn record_debug<V: fmt::Debug + ?Sized>(self, key: &'static str, value: &V) {
-        self.record_string(key, cut_format(format_args!("{value:?}")));
-    }
-
-    fn record_string(self, key: &'static str, value: String) {
         self.0
             .span()
-            .set_attribute(KeyValue::new(Key::from_static_str(key), value));
+            .set_attribute(text(key, format_args!("{value:?}")));
     }
 
     pub(crate) fn span(self) -> opentelemetry::trace::SpanRef<'a> {
