@@ -5,6 +5,7 @@
 
 mod env;
 mod parse;
+pub(crate) mod proxy;
 mod resource_attrs;
 mod settings;
 

@@ -1,10 +1,12 @@
-//! Getting finished spans to Mackerel: a bounded queue and worker thread ([`batch`]), OTLP/HTTP
-//! requests cut by size and retried ([`otlp`]), and counted, rate-limited reporting of what
-//! was lost ([`report`]).
+//! Getting finished spans to Mackerel: a bounded queue and worker thread that cuts batches by
+//! size ([`batch`], [`size`]), `opentelemetry-otlp`'s exporter posting through our HTTP client
+//! ([`client`], with [`forward`] for plain-HTTP proxies), and counted, rate-limited reporting
+//! of what was lost ([`report`]).
 
 pub(crate) mod batch;
-pub(crate) mod otlp;
+pub(crate) mod client;
+mod forward;
 pub(crate) mod report;
-mod retry;
+pub(crate) mod size;
 
 pub use report::ExportStats;

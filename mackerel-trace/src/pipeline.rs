@@ -11,9 +11,10 @@ use opentelemetry_sdk::Resource;
 
 use crate::config::{Destination, Propagator, Sampler, Settings};
 use crate::console::ConsoleExporter;
-use crate::export::batch::{BatchConfig, BatchProcessor};
-use crate::export::otlp::OtlpExporter;
+use crate::export::batch::{BatchConfig, BatchProcessor, ExportTarget};
+use crate::export::client::{Client, Deadline};
 use crate::export::report::Report;
+use crate::export::size::MAX_REQUEST_BYTES;
 use crate::Guard;
 
 /// Starts exporting as `settings` say and installs the provider. With tracing off, nothing is
@@ -29,24 +30,47 @@ pub(crate) fn start(settings: &Settings) -> Guard {
         return Guard::inert();
     }
     let report = Arc::new(Report::new());
+    let resource = Resource::builder_empty()
+        .with_attributes(settings.resource.iter().cloned())
+        .build();
     let builder = SdkTracerProvider::builder()
         .with_sampler(sampler(settings.sampler))
-        .with_resource(
-            Resource::builder_empty()
-                .with_attributes(settings.resource.iter().cloned())
-                .build(),
-        );
+        .with_resource(resource.clone());
     let builder = match settings.destination() {
         Destination::Console => builder.with_simple_exporter(ConsoleExporter::new()),
         Destination::Mackerel | Destination::Endpoint(_) => {
-            let endpoint = settings.endpoint().unwrap_or_default().to_owned();
-            let exporter = OtlpExporter::new(settings, endpoint);
-            builder.with_span_processor(BatchProcessor::start(
+            let endpoint = settings.endpoint().unwrap_or_default();
+            let deadline = Arc::new(Deadline::default());
+            let client = Client::new(
+                settings,
+                endpoint,
+                Arc::clone(&deadline),
+                Arc::clone(&report),
+            );
+            let mut exporter = match otlp_exporter(settings, endpoint, client) {
+                Ok(exporter) => exporter,
+                Err(err) => {
+                    eprintln!(
+                        "mackerel-trace: could not build the OTLP exporter ({err}); tracing is off"
+                    );
+                    crate::install::clear_tracer();
+                    return Guard::inert();
+                }
+            };
+            opentelemetry_sdk::trace::SpanExporter::set_resource(&mut exporter, &resource);
+            let target = ExportTarget {
                 exporter,
+                resource: settings.resource.clone(),
+                deadline,
+            };
+            builder.with_span_processor(BatchProcessor::start(
+                target,
                 BatchConfig {
                     max_queue_size: settings.max_queue_size,
                     max_export_batch_size: settings.max_export_batch_size,
                     schedule_delay: settings.schedule_delay,
+                    export_timeout: settings.export_timeout.min(settings.bsp_export_timeout),
+                    max_request_bytes: MAX_REQUEST_BYTES,
                 },
                 Arc::clone(&report),
             ))
@@ -56,6 +80,30 @@ pub(crate) fn start(settings: &Settings) -> Guard {
     let provider = builder.build();
     crate::install::set_tracer_provider(provider.clone());
     Guard::new(provider, settings.shutdown_timeout, report)
+}
+
+/// The stock OTLP/HTTP exporter with every value set explicitly, so that what it would read
+/// from the environment by itself cannot differ from what `Config` resolved: endpoint,
+/// protocol and timeout are the builder's (which win over its variables), and the client
+/// sends only the body and content type it is given (not the headers it read from
+/// `OTEL_EXPORTER_OTLP_HEADERS`). Built without `gzip-http`, it compresses nothing itself
+/// (a compression variable is ignored there); the client compresses as `Settings` say.
+fn otlp_exporter(
+    settings: &Settings,
+    endpoint: &str,
+    client: Client,
+) -> Result<opentelemetry_otlp::SpanExporter, opentelemetry_otlp::ExporterBuildError> {
+    use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
+    opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint)
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_timeout(settings.export_timeout.min(settings.bsp_export_timeout))
+        .with_http_client(client)
+        .with_retry_policy(opentelemetry_otlp::RetryPolicy::recommended())
+        // Requests are already cut at 3.5 MiB; this is only the exporter's own safety net.
+        .with_max_request_body_size(MAX_REQUEST_BYTES * 2)
+        .build()
 }
 
 fn sampler(sampler: Sampler) -> sdktrace::Sampler {

@@ -41,7 +41,7 @@ impl<'a> Vars<'a> {
     }
 
     /// The first of `names` that is set.
-    fn first(&self, names: &[&'static str]) -> Option<(&'static str, String)> {
+    pub(super) fn first(&self, names: &[&'static str]) -> Option<(&'static str, String)> {
         names.iter().find_map(|name| self.get(name))
     }
 
@@ -166,8 +166,15 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         }
     };
 
+    let proxy = match &destination {
+        Destination::Mackerel => super::proxy::resolve(crate::MACKEREL_ENDPOINT, vars)?,
+        Destination::Endpoint(url) => super::proxy::resolve(url, vars)?,
+        Destination::Console | Destination::Off(_) => None,
+    };
+
     Ok(Settings {
         destination,
+        proxy,
         api_key,
         headers,
         compression,

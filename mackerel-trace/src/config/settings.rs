@@ -134,6 +134,8 @@ pub(crate) enum Propagator {
 #[derive(Clone)]
 pub struct Settings {
     pub(crate) destination: Destination,
+    /// The proxy export requests go through; `None` to connect directly.
+    pub(crate) proxy: Option<super::proxy::Proxy>,
     pub(crate) api_key: Option<ApiKey>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) compression: Compression,
@@ -218,6 +220,23 @@ impl Settings {
         self.bsp_export_timeout
     }
 
+    /// The proxy export requests go through, as `host:port`, or `None` when they go directly
+    /// (no proxy variable for the endpoint's scheme, or `NO_PROXY` names its host).
+    ///
+    /// ```
+    /// let settings = mackerel_trace::Config::new()
+    ///     .endpoint("http://localhost:4318/v1/traces")
+    ///     .with_env_vars([("HTTPS_PROXY", "http://proxy.corp:3128")])
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(settings.proxy(), None); // HTTPS_PROXY never applies to http://
+    /// ```
+    pub fn proxy(&self) -> Option<String> {
+        self.proxy
+            .as_ref()
+            .map(|proxy| format!("{}:{}", proxy.host, proxy.port))
+    }
+
     /// The names of the extra headers sent with every request (their values stay private).
     pub fn header_names(&self) -> Vec<&str> {
         self.headers.iter().map(|(name, _)| name.as_str()).collect()
@@ -228,6 +247,7 @@ impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
             .field("destination", &self.destination)
+            .field("proxy", &self.proxy)
             .field("api_key", &self.api_key)
             .field(
                 "headers",

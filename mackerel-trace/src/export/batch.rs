@@ -2,19 +2,21 @@
 //! (never blocking: a full queue drops and counts), one worker thread exports them.
 //!
 //! Ours rather than the SDK's because the SDK's processor has no drop counter, ignores
-//! `OTEL_BSP_EXPORT_TIMEOUT`, and cannot cut requests by encoded size.
+//! `OTEL_BSP_EXPORT_TIMEOUT`, and cannot cut requests by encoded size: each batch is cut by
+//! an upper bound of its encoded size ([`size`](super::size)) before the exporter encodes it.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use opentelemetry::Context;
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
-use super::otlp::OtlpExporter;
+use super::client::Deadline;
 use super::report::Report;
+use super::size;
 
 enum Message {
     Span(Box<SpanData>),
@@ -46,15 +48,32 @@ pub(crate) struct BatchConfig {
     pub(crate) max_queue_size: usize,
     pub(crate) max_export_batch_size: usize,
     pub(crate) schedule_delay: Duration,
+    /// The most one export may take, retries included.
+    pub(crate) export_timeout: Duration,
+    /// The most encoded protobuf one request may carry.
+    pub(crate) max_request_bytes: usize,
+}
+
+/// What the worker needs to cut requests and bound each export in time.
+pub(crate) struct ExportTarget<E> {
+    pub(crate) exporter: E,
+    /// The resource every request carries, for the size bound.
+    pub(crate) resource: Vec<KeyValue>,
+    /// Shared with the HTTP client, which bounds each attempt by it.
+    pub(crate) deadline: Arc<Deadline>,
 }
 
 impl BatchProcessor {
-    pub(crate) fn start(exporter: OtlpExporter, config: BatchConfig, report: Arc<Report>) -> Self {
+    pub(crate) fn start<E: SpanExporter + 'static>(
+        target: ExportTarget<E>,
+        config: BatchConfig,
+        report: Arc<Report>,
+    ) -> Self {
         let (queue, receiver) = mpsc::sync_channel(config.max_queue_size);
         let worker_report = Arc::clone(&report);
         let worker = std::thread::Builder::new()
             .name("mackerel-trace-export".to_owned())
-            .spawn(move || Worker::new(exporter, config, worker_report).run(&receiver))
+            .spawn(move || Worker::new(target, config, worker_report).run(&receiver))
             .map_err(|err| eprintln!("mackerel-trace: could not start the export thread: {err}"))
             .ok();
         BatchProcessor {
@@ -127,17 +146,20 @@ impl SpanProcessor for BatchProcessor {
     }
 }
 
-struct Worker {
-    exporter: OtlpExporter,
+struct Worker<E> {
+    target: ExportTarget<E>,
     config: BatchConfig,
     report: Arc<Report>,
     batch: Vec<SpanData>,
+    /// The size bound of a request's resource part.
+    resource_len: usize,
 }
 
-impl Worker {
-    fn new(exporter: OtlpExporter, config: BatchConfig, report: Arc<Report>) -> Self {
+impl<E: SpanExporter> Worker<E> {
+    fn new(target: ExportTarget<E>, config: BatchConfig, report: Arc<Report>) -> Self {
         Worker {
-            exporter,
+            resource_len: size::resource(&target.resource),
+            target,
             config,
             report,
             batch: Vec::with_capacity(config.max_export_batch_size),
@@ -162,6 +184,7 @@ impl Worker {
                 }
                 Ok(Message::Shutdown(ack)) => {
                     self.export();
+                    let _ = self.target.exporter.shutdown();
                     let _ = ack.send(());
                     return;
                 }
@@ -178,6 +201,7 @@ impl Worker {
         }
     }
 
+    /// Exports the batch in as many requests as its size bound needs.
     fn export(&mut self) {
         if self.batch.is_empty() {
             return;
@@ -186,14 +210,58 @@ impl Worker {
             &mut self.batch,
             Vec::with_capacity(self.config.max_export_batch_size),
         );
-        let spans = batch.len();
+        let limit = self.config.max_request_bytes;
+        let mut request = Vec::new();
+        let mut request_len = self.resource_len;
+        let mut scopes: Vec<InstrumentationScope> = Vec::new();
+        for span in batch {
+            let span_len = size::span(&span);
+            let scope = &span.instrumentation_scope;
+            let scope_len = size::scope(scope);
+            if self.resource_len + scope_len + span_len > limit {
+                self.report.export_failed(
+                    1,
+                    format!("a span of up to {span_len} bytes does not fit in a request of at most {limit} bytes"),
+                );
+                continue;
+            }
+            let new_scope = !scopes.contains(scope);
+            let added = span_len + if new_scope { scope_len } else { 0 };
+            if request_len + added > limit {
+                self.send(std::mem::take(&mut request));
+                request_len = self.resource_len + scope_len + span_len;
+                scopes.clear();
+                scopes.push(scope.clone());
+            } else {
+                request_len += added;
+                if new_scope {
+                    scopes.push(scope.clone());
+                }
+            }
+            request.push(span);
+        }
+        self.send(request);
+    }
+
+    /// One export call: the exporter encodes, posts and retries within the export timeout.
+    fn send(&mut self, request: Vec<SpanData>) {
+        if request.is_empty() {
+            return;
+        }
+        let spans = request.len();
+        self.target
+            .deadline
+            .set(Instant::now() + self.config.export_timeout);
         // An exporter bug must cost spans, never the application: contain any panic here.
         let exported = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.exporter.export(batch, &self.report);
+            futures_executor::block_on(self.target.exporter.export(request))
         }));
-        if exported.is_err() {
-            self.report
-                .export_failed(spans, "the exporter panicked".to_owned());
+        match exported {
+            Ok(Ok(())) => self.report.exported(spans),
+            Ok(Err(err)) => self.report.export_failed(spans, err.to_string()),
+            Err(_) => self
+                .report
+                .export_failed(spans, "the exporter panicked".to_owned()),
         }
     }
 }

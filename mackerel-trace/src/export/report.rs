@@ -51,6 +51,9 @@ struct ReportState {
     reported_queue_full: u64,
     reported_export_failed: u64,
     last_failure: Option<String>,
+    /// Why the export in progress failed, in the HTTP client's words (cause and destination),
+    /// which say more than the exporter's error.
+    pending_failure: Option<String>,
 }
 
 impl Report {
@@ -82,12 +85,27 @@ impl Report {
         self.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts spans lost to a failed export and remembers why, for the next report.
-    pub(crate) fn export_failed(&self, spans: usize, why: String) {
+    /// Counts spans lost to a failed export and remembers why, for the next report: the HTTP
+    /// client's last noted cause, or `fallback` when it noted none.
+    pub(crate) fn export_failed(&self, spans: usize, fallback: String) {
         self.dropped_export_failed
             .fetch_add(spans as u64, Ordering::Relaxed);
         if let Ok(mut state) = self.state.lock() {
-            state.last_failure = Some(why);
+            state.last_failure = Some(state.pending_failure.take().unwrap_or(fallback));
+        }
+    }
+
+    /// The HTTP client's account of a failed attempt, used if the export fails in the end.
+    pub(crate) fn note_failure(&self, why: String) {
+        if let Ok(mut state) = self.state.lock() {
+            state.pending_failure = Some(why);
+        }
+    }
+
+    /// An attempt succeeded: earlier attempts' failures no longer explain anything.
+    pub(crate) fn clear_failure(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.pending_failure = None;
         }
     }
 
