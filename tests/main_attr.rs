@@ -194,3 +194,98 @@ fn no_key_and_no_endpoint_is_one_hint_line_and_nothing_sent() {
     assert!(stderr.contains("MACKEREL_APIKEY"), "{stderr}");
     assert!(stderr.contains("OTEL_TRACES_EXPORTER=console"), "{stderr}");
 }
+
+#[test]
+fn an_internet_proxy_does_not_divert_spans_for_a_local_collector() {
+    // HTTPS_PROXY (and its lower-case spelling) at a dead port, as on a corporate network:
+    // the local http:// collector is still reached directly.
+    let receiver = Receiver::start();
+    let dead = format!("http://127.0.0.1:{}", unused_port());
+    let output = run(
+        "plain_ok",
+        &receiver,
+        &[("HTTPS_PROXY", &dead), ("https_proxy", &dead)],
+    );
+    assert!(output.status.success(), "{output:?}");
+    assert_delivered(&receiver);
+}
+
+#[test]
+fn a_refusing_proxy_is_reported_with_its_address_and_without_the_key() {
+    let receiver = Receiver::start();
+    let port = unused_port();
+    let key = "mkr-secret-key-proxy-42";
+    let output = run(
+        "plain_ok",
+        &receiver,
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://otlp.mackerel-trace.invalid:4318/v1/traces",
+            ),
+            (
+                "HTTP_PROXY",
+                &format!("http://proxyuser:proxypass@127.0.0.1:{port}"),
+            ),
+            ("MACKEREL_APIKEY", key),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("through proxy 127.0.0.1:{port} (HTTP_PROXY)")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("dropped 2 spans"), "{stderr}");
+    assert!(!stderr.contains(key), "the key leaked: {stderr}");
+    assert!(
+        !stderr.contains("proxypass"),
+        "the proxy password leaked: {stderr}"
+    );
+    assert!(receiver.requests().is_empty());
+}
+
+fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+#[test]
+fn otlp_variables_the_exporter_reads_itself_cannot_override_what_config_resolved() {
+    // The process environment says another key, gzip and another endpoint; the program
+    // configured its pipeline from a map. opentelemetry-otlp reads these variables by
+    // itself: none of them may reach the wire.
+    let receiver = Receiver::start();
+    let decoy = Receiver::start();
+    let output = run(
+        "config_from_map",
+        &decoy,
+        &[
+            ("SCENARIO_ENDPOINT", &receiver.endpoint()),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "Mackerel-Api-Key=key-from-env,x-extra=1",
+            ),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let spans = receiver.wait_for_spans(2, Duration::from_secs(5));
+    assert_eq!(names(&spans), ["after-work", "work"]);
+    let requests = receiver.requests();
+    assert_eq!(
+        requests[0].header("mackerel-api-key"),
+        Some("key-from-config")
+    );
+    assert_eq!(requests[0].header("x-extra"), None);
+    assert_eq!(requests[0].header("content-encoding"), None);
+    assert_eq!(
+        requests[0].header("content-type"),
+        Some("application/x-protobuf")
+    );
+    assert!(decoy.requests().is_empty());
+}

@@ -48,6 +48,23 @@ async fn tokio_current_outer_panic() {
     panic!("async main panicked");
 }
 
+/// Configured in code from a map, while the process environment holds other OTLP values:
+/// what is sent must be what `Config` resolved from the map.
+fn config_from_map() {
+    let endpoint = std::env::var("SCENARIO_ENDPOINT").unwrap_or_default();
+    let guard = mackerel_trace::Config::new()
+        .service_name("scenario-map")
+        .with_env_vars([
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint.as_str()),
+            ("MACKEREL_APIKEY", "key-from-config"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+        ])
+        .init()
+        .expect("valid configuration");
+    work();
+    drop(guard);
+}
+
 fn main() -> Result<(), String> {
     let shape = std::env::args().nth(1).unwrap_or_default();
     match shape.as_str() {
@@ -57,6 +74,7 @@ fn main() -> Result<(), String> {
         "tokio_multi_outer" => tokio_multi_outer(),
         "tokio_current_inner" => tokio_current_inner(),
         "tokio_current_outer_panic" => tokio_current_outer_panic(),
+        "config_from_map" => config_from_map(),
         other => return Err(format!("unknown scenario {other:?}")),
     }
     Ok(())

@@ -14,6 +14,9 @@ const MAX_HEADERS: usize = 256;
 pub(super) struct RawRequest {
     pub(super) method: String,
     pub(super) path: String,
+    /// The request target as sent: origin form, absolute form through a proxy, or
+    /// `host:port` for `CONNECT`.
+    pub(super) target: String,
     /// Names lowercased, in the order they arrived.
     pub(super) headers: Vec<(String, String)>,
     pub(super) body: Vec<u8>,
@@ -70,6 +73,7 @@ pub(super) fn read_request<R: BufRead, W: Write>(
     let mut request = RawRequest {
         method: method.to_owned(),
         path: origin_form(target).to_owned(),
+        target: target.to_owned(),
         headers,
         body: Vec::new(),
         close: false,

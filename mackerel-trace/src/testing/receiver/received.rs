@@ -41,6 +41,10 @@ pub struct ReceivedRequest {
     pub method: String,
     /// The request target's path, e.g. `/v1/traces`.
     pub path: String,
+    /// The request target exactly as sent: `/v1/traces` normally,
+    /// `http://host:port/v1/traces` when the receiver stands in for a proxy, `host:443` for a
+    /// proxy `CONNECT`.
+    pub target: String,
     /// Header names lowercased, values as sent, in arrival order.
     pub headers: Vec<(String, String)>,
     /// Size of the body as sent (after removing chunked framing, before gunzip).
@@ -143,6 +147,7 @@ impl ReceivedRequest {
         ReceivedRequest {
             method: raw.method,
             path: raw.path,
+            target: raw.target,
             headers: raw.headers,
             body_len,
             decoded_len,
