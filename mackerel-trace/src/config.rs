@@ -30,7 +30,9 @@ pub const MACKEREL_ENDPOINT: &str = "https://otlp-vaxila.mackerelio.com/v1/trace
 /// `OTEL_TRACES_EXPORTER` (`otlp`/`console`/`none`); `OTEL_SERVICE_NAME`;
 /// `OTEL_RESOURCE_ATTRIBUTES`; `OTEL_TRACES_SAMPLER[_ARG]`; `OTEL_BSP_SCHEDULE_DELAY`,
 /// `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_EXPORT_TIMEOUT`;
-/// `OTEL_SDK_DISABLED`; `OTEL_PROPAGATORS`. Empty values count as unset.
+/// `OTEL_SDK_DISABLED`; `OTEL_PROPAGATORS`; `HTTPS_PROXY` (for `https://` endpoints),
+/// `HTTP_PROXY` (for `http://` endpoints), `ALL_PROXY` (both) and `NO_PROXY`, upper or
+/// lower case. Empty values count as unset.
 ///
 /// Every option is a method; [`Config::init`] (or [`Config::resolve`]) reads the `OTEL_*` and
 /// `MACKEREL_*` variables, validates everything into one [`Settings`] value, and only then
