@@ -315,7 +315,7 @@ fn async_fn(args: &Args, f: &mut ItemFn, krate: &TokenStream) -> Block {
             lifetimes.push(lifetime.clone());
         }
     }
-    let rebinds = move_arguments(f);
+    let rebinds = move_arguments(f, &recorded_names(args));
     f.sig.asyncness = None;
     let captures = (!lifetimes.is_empty())
         .then(|| quote!(+ #krate::__private::Captures<(#(&#lifetimes (),)*)>));
@@ -356,28 +356,89 @@ fn instrumented(
 
 /// `let x = x;` for every argument binding, so the future owns every argument like an `async fn`
 /// does (dropped when it completes, not at the call). `mut` moves from the argument to the rebinding.
-fn move_arguments(f: &mut ItemFn) -> Vec<TokenStream> {
-    struct Bindings(Vec<TokenStream>);
-    impl VisitMut for Bindings {
+///
+/// `record(...)` runs at the call, outside the future: an argument it names may be unused in the
+/// body, so its rebinding allows that. An argument neither uses still warns, on the rebinding,
+/// which carries the argument's name and span.
+fn move_arguments(f: &mut ItemFn, recorded: &[String]) -> Vec<TokenStream> {
+    struct Bindings<'a> {
+        rebinds: Vec<TokenStream>,
+        recorded: &'a [String],
+    }
+    impl VisitMut for Bindings<'_> {
         fn visit_pat_ident_mut(&mut self, p: &mut syn::PatIdent) {
             if p.by_ref.is_none() {
                 let ident = &p.ident;
                 let mutability = p.mutability.take();
-                self.0.push(quote! {
+                let allow_unused = self
+                    .recorded
+                    .iter()
+                    .any(|name| ident == name)
+                    .then(|| quote!(#[allow(unused_variables)]));
+                self.rebinds.push(quote! {
                     #[allow(clippy::redundant_locals)]
+                    #allow_unused
                     let #mutability #ident = #ident;
                 });
             }
             syn::visit_mut::visit_pat_ident_mut(self, p);
         }
     }
-    let mut bindings = Bindings(Vec::new());
+    let mut bindings = Bindings {
+        rebinds: Vec::new(),
+        recorded,
+    };
     for input in &mut f.sig.inputs {
         if let FnArg::Typed(typed) = input {
             bindings.visit_pat_mut(&mut typed.pat);
         }
     }
-    bindings.0
+    bindings.rebinds
+}
+
+/// `let x = x;` at the start of a trailing `async` block (how `#[async_trait]` moves arguments
+/// into its future) allows `x` to be unused there when `record(...)` uses it at the call.
+fn allow_unused_rebinds(future: &mut Expr, recorded: &[String]) {
+    let Expr::Async(block) = future else {
+        return;
+    };
+    for stmt in &mut block.block.stmts {
+        let Stmt::Local(local) = stmt else {
+            break;
+        };
+        let (syn::Pat::Ident(binding), Some(init)) = (&local.pat, &local.init) else {
+            continue;
+        };
+        let Expr::Path(source) = &*init.expr else {
+            continue;
+        };
+        if source.path.is_ident(&binding.ident) && recorded.iter().any(|n| binding.ident == n) {
+            local
+                .attrs
+                .push(syn::parse_quote!(#[allow(unused_variables)]));
+        }
+    }
+}
+
+/// Every identifier the `record(...)` entries mention (a superset of the arguments they use).
+fn recorded_names(args: &Args) -> Vec<String> {
+    fn collect(tokens: TokenStream, names: &mut Vec<String>) {
+        for token in tokens {
+            match token {
+                proc_macro2::TokenTree::Ident(ident) => names.push(ident.to_string()),
+                proc_macro2::TokenTree::Group(group) => collect(group.stream(), names),
+                proc_macro2::TokenTree::Punct(_) | proc_macro2::TokenTree::Literal(_) => {}
+            }
+        }
+    }
+    let mut names = Vec::new();
+    for entry in args.record.iter().flat_map(|(_, entries)| entries) {
+        match &entry.value {
+            crate::record::Value::Arg(ident) => names.push(ident.to_string()),
+            crate::record::Value::Expr(expr) => collect(expr.to_token_stream(), &mut names),
+        }
+    }
+    names
 }
 
 /// The sync-with-trailing-`async` shape, when `f`'s last expression is `async { .. }` or
@@ -398,6 +459,8 @@ fn trailing_future(args: &Args, f: &ItemFn, krate: &TokenStream) -> Option<Block
         }
         _ => return None,
     };
+    let mut future = future.clone();
+    allow_unused_rebinds(&mut future, &recorded_names(args));
     let wrapped = instrumented(args, &future.to_token_stream(), krate, None);
     let tail = match boxed {
         None => quote!(#wrapped),
