@@ -33,13 +33,20 @@ mod console;
 mod error;
 mod export;
 mod guard;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+mod http_span;
 mod install;
 mod outcome;
 mod pipeline;
+pub mod propagation;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
 mod span;
 mod startup;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod value;
 
 pub use config::{

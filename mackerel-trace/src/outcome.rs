@@ -228,6 +228,25 @@ pub(crate) fn record_panic(span: &SpanRef<'_>) {
         .ok()
         .flatten()
         .unwrap_or_else(|| "panic".to_owned());
+    record_panic_message(span, message);
+}
+
+/// Records a panic caught with `catch_unwind` on `span`, with the message its payload holds.
+#[cfg(feature = "tower")]
+pub(crate) fn record_panic_payload(span: &SpanRef<'_>, payload: &(dyn std::any::Any + Send)) {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| cut_format(format_args!("{s}")))
+        .or_else(|| {
+            payload
+                .downcast_ref::<String>()
+                .map(|s| cut_format(format_args!("{s}")))
+        })
+        .unwrap_or_else(|| "panic".to_owned());
+    record_panic_message(span, message);
+}
+
+fn record_panic_message(span: &SpanRef<'_>, message: String) {
     span.add_event(
         "exception",
         vec![
@@ -236,4 +255,21 @@ pub(crate) fn record_panic(span: &SpanRef<'_>) {
         ],
     );
     span.set_status(Status::error(message));
+}
+
+/// Records a failure that has a type and a message but no `Error` value to walk (an HTTP
+/// transport error, a service's error): `error.type`, the `exception` event, status `Error`.
+#[cfg(feature = "tower")]
+pub(crate) fn record_exception(span: SpanRef<'_>, type_name: &'static str, message: String) {
+    record_error(span, type_name, message, None);
+}
+
+/// Records `error` (with its `source()` chain) as the failure of `span`.
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub(crate) fn record_error_value<E: Error + ?Sized>(
+    span: SpanRef<'_>,
+    type_name: &'static str,
+    error: &E,
+) {
+    record_error_chain(span, type_name, error);
 }

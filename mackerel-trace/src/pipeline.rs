@@ -3,13 +3,10 @@
 
 use std::sync::Arc;
 
-use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 
-use crate::config::{Destination, Propagator, Sampler, Settings};
+use crate::config::{Destination, Sampler, Settings};
 use crate::console::ConsoleExporter;
 use crate::export::batch::{BatchConfig, BatchProcessor, ExportTarget};
 use crate::export::client::{Client, Deadline};
@@ -20,7 +17,7 @@ use crate::Guard;
 /// Starts exporting as `settings` say and installs the provider. With tracing off, nothing is
 /// started and the guard is inert.
 pub(crate) fn start(settings: &Settings) -> Guard {
-    install_propagators(&settings.propagators);
+    crate::propagation::install(&settings.propagators);
     if let Some(notice) = settings.notice {
         eprintln!("mackerel-trace: {notice}");
     }
@@ -118,17 +115,4 @@ fn sampler(sampler: Sampler) -> sdktrace::Sampler {
             Sdk::ParentBased(Box::new(Sdk::TraceIdRatioBased(ratio)))
         }
     }
-}
-
-fn install_propagators(propagators: &[Propagator]) {
-    let list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = propagators
-        .iter()
-        .map(|p| -> Box<dyn TextMapPropagator + Send + Sync> {
-            match p {
-                Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
-                Propagator::Baggage => Box::new(BaggagePropagator::new()),
-            }
-        })
-        .collect();
-    opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(list));
 }

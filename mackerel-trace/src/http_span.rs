@@ -1,0 +1,263 @@
+//! HTTP server and client spans by the stable semantic conventions, shared by the `tower` and
+//! `reqwest` integrations: what Mackerel's HTTP view reads (method, route or path, status).
+
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+
+use crate::install;
+
+/// The method as the conventions name it, and the original when it is not a standard one.
+pub(crate) fn method_name(method: &http::Method) -> (&'static str, Option<String>) {
+    let known = match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::DELETE => "DELETE",
+        http::Method::PATCH => "PATCH",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::CONNECT => "CONNECT",
+        http::Method::TRACE => "TRACE",
+        _ => return ("_OTHER", Some(method.as_str().to_owned())),
+    };
+    (known, None)
+}
+
+fn method_attributes(method: &http::Method, attributes: &mut Vec<KeyValue>) -> &'static str {
+    let (name, original) = method_name(method);
+    attributes.push(KeyValue::new("http.request.method", name));
+    if let Some(original) = original {
+        attributes.push(KeyValue::new("http.request.method_original", original));
+    }
+    name
+}
+
+/// `network.protocol.version` for `version`.
+#[cfg(feature = "tower")]
+pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
+    match version {
+        http::Version::HTTP_09 => Some("0.9"),
+        http::Version::HTTP_10 => Some("1.0"),
+        http::Version::HTTP_11 => Some("1.1"),
+        http::Version::HTTP_2 => Some("2"),
+        http::Version::HTTP_3 => Some("3"),
+        _ => None,
+    }
+}
+
+/// What a server span is started from.
+#[cfg(feature = "tower")]
+pub(crate) struct ServerRequest<'a> {
+    pub(crate) method: &'a http::Method,
+    pub(crate) route: Option<&'a str>,
+    pub(crate) path: &'a str,
+    pub(crate) scheme: Option<&'a str>,
+    /// The `Host` header (or the URI's authority, for HTTP/2).
+    pub(crate) host: Option<&'a str>,
+    pub(crate) user_agent: Option<&'a str>,
+    pub(crate) version: http::Version,
+}
+
+/// A SERVER span, child of `parent` (the context the request's headers carried), as the
+/// current span of the returned context. `None` when no pipeline is installed.
+#[cfg(feature = "tower")]
+pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Option<Context> {
+    let tracer = install::tracer()?;
+    let mut attributes = Vec::with_capacity(10);
+    let method = method_attributes(request.method, &mut attributes);
+    attributes.push(KeyValue::new("url.path", request.path.to_owned()));
+    if let Some(scheme) = request.scheme {
+        attributes.push(KeyValue::new("url.scheme", scheme.to_owned()));
+    }
+    // Only a route that matched: never "" and never a made-up value.
+    let route = request.route.filter(|route| !route.is_empty());
+    if let Some(route) = route {
+        attributes.push(KeyValue::new("http.route", route.to_owned()));
+    }
+    if let Some((host, port)) = request.host.and_then(split_host) {
+        attributes.push(KeyValue::new("server.address", host.to_owned()));
+        if let Some(port) = port {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
+        }
+    }
+    if let Some(agent) = request.user_agent {
+        attributes.push(KeyValue::new("user_agent.original", agent.to_owned()));
+    }
+    if let Some(version) = protocol_version(request.version) {
+        attributes.push(KeyValue::new("network.protocol.version", version));
+    }
+    let name = match (method, route) {
+        ("_OTHER", _) => "HTTP".to_owned(),
+        (method, Some(route)) => format!("{method} {route}"),
+        (method, None) => method.to_owned(),
+    };
+    let span = tracer
+        .span_builder(name)
+        .with_kind(SpanKind::Server)
+        .with_attributes(attributes)
+        .start_with_context(tracer, parent);
+    Some(parent.with_span(span))
+}
+
+/// Records the response status on a server span: a 5xx is the server's error (status `Error`,
+/// `error.type` = the code); a 4xx is the client's and leaves the status unset.
+#[cfg(feature = "tower")]
+pub(crate) fn server_status(cx: &Context, status: http::StatusCode) {
+    let span = cx.span();
+    span.set_attribute(KeyValue::new(
+        "http.response.status_code",
+        i64::from(status.as_u16()),
+    ));
+    if status.is_server_error() {
+        span.set_attribute(KeyValue::new("error.type", status.as_str().to_owned()));
+        span.set_status(Status::error(status.to_string()));
+    }
+}
+
+/// What a client span is started from: the request's method and URL parts.
+pub(crate) struct ClientRequest<'a> {
+    pub(crate) method: &'a http::Method,
+    pub(crate) scheme: &'a str,
+    pub(crate) host: &'a str,
+    pub(crate) port: Option<u16>,
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
+}
+
+/// A CLIENT span, child of the current span, as the current span of the returned context.
+/// `None` when no pipeline is installed.
+pub(crate) fn start_client(request: &ClientRequest<'_>) -> Option<Context> {
+    let tracer = install::tracer()?;
+    let mut attributes = Vec::with_capacity(6);
+    let method = method_attributes(request.method, &mut attributes);
+    attributes.push(KeyValue::new("server.address", request.host.to_owned()));
+    let default_port = match request.scheme {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    };
+    if let Some(port) = request.port.or(default_port) {
+        attributes.push(KeyValue::new("server.port", i64::from(port)));
+    }
+    attributes.push(KeyValue::new("url.full", full_url(request)));
+    let name = if method == "_OTHER" { "HTTP" } else { method };
+    let parent = Context::current();
+    let span = tracer
+        .span_builder(name)
+        .with_kind(SpanKind::Client)
+        .with_attributes(attributes)
+        .start_with_context(tracer, &parent);
+    Some(parent.with_span(span))
+}
+
+/// Records the response status on a client span: 400 and above are failures of the call.
+pub(crate) fn client_status(cx: &Context, status: http::StatusCode) {
+    let span = cx.span();
+    span.set_attribute(KeyValue::new(
+        "http.response.status_code",
+        i64::from(status.as_u16()),
+    ));
+    if status.is_client_error() || status.is_server_error() {
+        span.set_attribute(KeyValue::new("error.type", status.as_str().to_owned()));
+        span.set_status(Status::error(status.to_string()));
+    }
+}
+
+/// The URL without userinfo, and with each query value replaced: query strings carry secrets.
+fn full_url(request: &ClientRequest<'_>) -> String {
+    let host = if request.host.contains(':') && !request.host.starts_with('[') {
+        format!("[{}]", request.host)
+    } else {
+        request.host.to_owned()
+    };
+    let mut url = match request.port {
+        Some(port) => format!("{}://{host}:{port}{}", request.scheme, request.path),
+        None => format!("{}://{host}{}", request.scheme, request.path),
+    };
+    if let Some(query) = request.query.filter(|q| !q.is_empty()) {
+        url.push('?');
+        for (index, pair) in query.split('&').enumerate() {
+            if index > 0 {
+                url.push('&');
+            }
+            match pair.split_once('=') {
+                Some((key, _)) => {
+                    url.push_str(key);
+                    url.push_str("=REDACTED");
+                }
+                None => url.push_str(pair),
+            }
+        }
+    }
+    url
+}
+
+/// `host[:port]` (an IPv6 literal in brackets) → host and port.
+#[cfg(feature = "tower")]
+fn split_host(authority: &str) -> Option<(&str, Option<u16>)> {
+    let authority = authority.trim();
+    if authority.is_empty() {
+        return None;
+    }
+    if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = after.strip_prefix(':').and_then(|p| p.parse().ok());
+        return Some((host, port));
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => Some((host, port.parse().ok())),
+        _ => Some((authority, None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(scheme: &str, host: &str, port: Option<u16>, query: Option<&str>) -> String {
+        full_url(&ClientRequest {
+            method: &http::Method::GET,
+            scheme,
+            host,
+            port,
+            path: "/stock",
+            query,
+        })
+    }
+
+    #[test]
+    fn full_url_keeps_query_keys_and_redacts_values() {
+        assert_eq!(
+            url(
+                "https",
+                "api.example",
+                None,
+                Some("sku=1&token=s3cret&flag")
+            ),
+            "https://api.example/stock?sku=REDACTED&token=REDACTED&flag"
+        );
+        assert_eq!(
+            url("http", "::1", Some(8080), None),
+            "http://[::1]:8080/stock"
+        );
+    }
+
+    #[test]
+    fn non_standard_methods_are_other_with_the_original() {
+        let purge = http::Method::from_bytes(b"PURGE").unwrap();
+        assert_eq!(method_name(&purge), ("_OTHER", Some("PURGE".to_owned())));
+        assert_eq!(method_name(&http::Method::PATCH), ("PATCH", None));
+    }
+
+    #[cfg(feature = "tower")]
+    #[test]
+    fn host_headers_split_into_address_and_port() {
+        assert_eq!(
+            split_host("example.com:8080"),
+            Some(("example.com", Some(8080)))
+        );
+        assert_eq!(split_host("example.com"), Some(("example.com", None)));
+        assert_eq!(split_host("[::1]:3000"), Some(("::1", Some(3000))));
+        assert_eq!(split_host(""), None);
+    }
+}
