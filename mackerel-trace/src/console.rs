@@ -1,7 +1,9 @@
 //! The readable console exporter behind `OTEL_TRACES_EXPORTER=console` (SPEC §6).
 //!
 //! Finished spans are held per trace until the trace's local root ends, then the whole trace
-//! is written to stderr as one indented tree (see [`render`] for the layout).
+//! is written to stderr as one indented tree (see [`render`] for the layout). A span whose
+//! remote parent is still open in this process (a service calling another one in the same
+//! program) waits for that parent, so a cross-service trace prints as one tree.
 
 mod paint;
 mod render;
@@ -12,10 +14,10 @@ use std::io::{IsTerminal as _, Write};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use opentelemetry::trace::{SpanId, TraceId};
-use opentelemetry::Key;
+use opentelemetry::trace::{Span as _, SpanId, TraceId};
+use opentelemetry::{Context, Key};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
 use render::{format_duration, render_trace, RenderOptions};
@@ -119,9 +121,57 @@ impl SpanExporter for ConsoleExporter {
     }
 }
 
+/// Hands each finished span to the [`ConsoleExporter`] as it ends (as the SDK's simple
+/// processor does) and tells it which spans are still open.
+#[derive(Debug)]
+pub(crate) struct ConsoleProcessor {
+    exporter: ConsoleExporter,
+}
+
+impl ConsoleProcessor {
+    pub(crate) fn new(exporter: ConsoleExporter) -> Self {
+        ConsoleProcessor { exporter }
+    }
+
+    fn buffer(&self) -> std::sync::MutexGuard<'_, TraceBuffer> {
+        self.exporter
+            .buffer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl SpanProcessor for ConsoleProcessor {
+    fn on_start(&self, span: &mut Span, _cx: &Context) {
+        let id = span.span_context().span_id();
+        self.buffer().open.insert(id);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.buffer().open.remove(&span.span_context.span_id());
+        if span.span_context.is_sampled() {
+            let _ = futures_executor::block_on(self.exporter.export(vec![span]));
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.exporter.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.exporter.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.exporter.set_resource(resource);
+    }
+}
+
 /// Finished spans waiting for their trace's local root, and what was printed recently.
 #[derive(Default)]
 struct TraceBuffer {
+    /// Spans started and not yet ended in this process (only with [`ConsoleProcessor`]).
+    open: HashSet<SpanId>,
     pending: HashMap<TraceId, Pending>,
     buffered: usize,
     next_seq: u64,
@@ -144,7 +194,7 @@ impl TraceBuffer {
             let trace_id = span.span_context.trace_id();
             let span_id = span.span_context.span_id();
             let is_local_root = span.parent_span_id == SpanId::INVALID
-                || span.parent_span_is_remote
+                || (span.parent_span_is_remote && !self.open.contains(&span.parent_span_id))
                 || self
                     .printed
                     .get(&trace_id)

@@ -7,7 +7,7 @@ use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 
 use crate::config::{Destination, Sampler, Settings};
-use crate::console::ConsoleExporter;
+use crate::console::{ConsoleExporter, ConsoleProcessor};
 use crate::export::batch::{BatchConfig, BatchProcessor, ExportTarget};
 use crate::export::client::{Client, Deadline};
 use crate::export::report::Report;
@@ -34,7 +34,9 @@ pub(crate) fn start(settings: &Settings) -> Guard {
         .with_sampler(sampler(settings.sampler))
         .with_resource(resource.clone());
     let builder = match settings.destination() {
-        Destination::Console => builder.with_simple_exporter(ConsoleExporter::new()),
+        Destination::Console => {
+            builder.with_span_processor(ConsoleProcessor::new(ConsoleExporter::new()))
+        }
         Destination::Mackerel | Destination::Endpoint(_) => {
             let endpoint = settings.endpoint().unwrap_or_default();
             let deadline = Arc::new(Deadline::default());

@@ -350,3 +350,52 @@ fn durations_read_as_humans_write_them() {
         assert_eq!(format_duration(duration), text);
     }
 }
+
+#[test]
+fn a_span_whose_remote_parent_is_open_here_prints_in_its_parents_tree() {
+    let output = Output::default();
+    let exporter = ConsoleExporter::with_writer(Box::new(output.clone()), false);
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(super::ConsoleProcessor::new(exporter))
+        .build();
+    let tracer = provider.tracer("test");
+
+    // A client span in this process; the called service continues it from the header, as a
+    // remote parent, and finishes first.
+    let client = tracer
+        .span_builder("GET")
+        .with_kind(SpanKind::Client)
+        .start(&tracer);
+    let remote = Context::new().with_remote_span_context(client.span_context().clone());
+    let mut server = tracer
+        .span_builder("GET /stock/{sku}")
+        .with_kind(SpanKind::Server)
+        .start_with_context(&tracer, &remote);
+    server.end();
+    assert_eq!(output.text(), "", "waits for its open parent");
+    drop(client);
+
+    let text = output.text();
+    assert_eq!(text.matches("trace ").count(), 1, "one tree:\n{text}");
+    let client_line = text.lines().position(|l| l.starts_with("GET ")).unwrap();
+    let server_line = text
+        .lines()
+        .position(|l| l.contains("└─ GET /stock/{sku}"))
+        .unwrap();
+    assert!(server_line > client_line, "{text}");
+
+    // A remote parent from another process is a root of its own, printed at once.
+    let foreign = Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(7),
+        SpanId::from(9),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    ));
+    tracer
+        .span_builder("GET /other")
+        .start_with_context(&tracer, &foreign)
+        .end();
+    assert!(output.text().contains("GET /other"));
+    let _ = provider.shutdown();
+}
