@@ -24,6 +24,10 @@
 //!   that flushes on exit, bounded in time.
 //! - [`set_tracer_provider`] sends `#[traced]` spans to a provider you build yourself.
 //! - [`opentelemetry`] and [`opentelemetry_sdk`] are the exact crates used here, for manual spans.
+//! - [`propagation`] carries trace context across any boundary; the `tower`, `axum` and
+//!   `reqwest` features add HTTP SERVER and CLIENT spans (`tower::ServerLayer`,
+//!   `tower::ClientLayer`, `reqwest::RequestBuilderExt::send_traced`), which fill Mackerel's
+//!   HTTP view and join services into one trace.
 //! - The `testing` feature adds `testing::SpanCapture` (spans in memory) and
 //!   `testing::Receiver` (a local OTLP/HTTP endpoint).
 #![warn(missing_docs)]
