@@ -20,7 +20,7 @@ use mackerel_trace::opentelemetry::baggage::BaggageExt as _;
 use mackerel_trace::opentelemetry::{Context, KeyValue};
 use mackerel_trace::reqwest::RequestBuilderExt as _;
 use mackerel_trace::testing::{ReceivedSpan, Receiver};
-use mackerel_trace::tower::ServerLayer;
+use mackerel_trace::tower::{ClientLayer, ServerLayer};
 use mackerel_trace::traced;
 
 const SERVER: i32 = 2;
@@ -330,4 +330,31 @@ fn a_transport_error_is_an_error_client_span_with_an_exception_event() {
     assert!(span.event("exception").is_some());
     let full = span.string_attr("url.full").unwrap();
     assert!(!full.contains("user") && !full.contains("pw"), "{full}");
+}
+
+#[test]
+fn the_tower_client_layer_sends_traceparent_and_records_a_client_span() {
+    use tower_layer::Layer as _;
+    use tower_service::Service as _;
+
+    let spans = with_app(3, |base, _reqwest| async move {
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<http_body_util::Empty<Bytes>>();
+        let mut traced = ClientLayer::new().layer(client);
+        std::future::poll_fn(|cx| traced.poll_ready(cx))
+            .await
+            .unwrap();
+        let request = axum::http::Request::get(format!("{base}/orders/3"))
+            .body(http_body_util::Empty::new())
+            .unwrap();
+        let response = traced.call(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+    });
+    let client = by_name(&spans, "GET");
+    let server = by_name(&spans, "GET /orders/{id}");
+    assert_eq!(client.span.kind, CLIENT);
+    assert_eq!(int(client, "http.response.status_code"), Some(200));
+    assert_eq!(server.trace_id(), client.trace_id());
+    assert_eq!(server.parent_span_id(), Some(client.span_id()));
 }
