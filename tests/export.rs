@@ -156,17 +156,18 @@ fn a_burst_bigger_than_one_request_is_cut_into_requests_under_3_5_mib() {
     let receiver = Receiver::start();
     let guard = support::start(
         support::config(&receiver.endpoint(), &[])
-            .max_queue_size(4_000)
-            .max_export_batch_size(4_000)
-            .schedule_delay(Duration::from_secs(60)),
+            .max_queue_size(12_000)
+            .max_export_batch_size(12_000)
+            .schedule_delay(Duration::from_secs(60))
+            .shutdown_timeout(Duration::from_secs(60)),
     );
-    // 3,000 spans of ~4 KiB: about 12 MiB of protobuf, so one batch needs at least 4 requests.
-    let created = 3_000;
+    // 12,000 spans of ~4 KiB: about 48 MiB of protobuf in one batch, so at least 14 requests.
+    let created = 12_000;
     support::record_spans("burst", created, 4_096);
     let stats = guard.shutdown();
 
     let requests = receiver.requests();
-    assert!(requests.len() >= 4, "{} requests", requests.len());
+    assert!(requests.len() >= 14, "{} requests", requests.len());
     for request in &requests {
         assert!(
             request.decoded_len <= 3_670_016,
