@@ -51,6 +51,8 @@ mod startup;
 pub mod testing;
 #[cfg(feature = "tower")]
 pub mod tower;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 mod value;
 
 pub use config::{

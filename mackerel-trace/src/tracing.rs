@@ -1,0 +1,141 @@
+//! The `tracing` bridge: spans and events of libraries instrumented with `tracing` become
+//! spans and span events of the same traces as `#[traced]`, and sqlx queries become DB spans.
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//!
+//! let subscriber = tracing_subscriber::registry().with(mackerel_trace::tracing::layer());
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let _span = tracing::info_span!("load_profile", user.id = 42u64).entered();
+//!     tracing::info!(cache = "miss", "fetching");
+//! });
+//! ```
+//!
+//! - **One tree.** A `#[traced]` call inside a `tracing` span is its child, a `tracing` span
+//!   inside a `#[traced]` call is the traced span's child, across `.await` (with
+//!   `Instrument::instrument`) and `tokio::spawn`.
+//! - **Typed fields.** Integers stay integers (a `u64` above `i64::MAX` becomes its decimal
+//!   string, as with `#[traced]`), floats doubles, booleans booleans, `?debug` and `%display`
+//!   strings. `otel.name` renames a span, `otel.kind = "server" | "client" | "producer" |
+//!   "consumer"` sets its kind.
+//! - **Events** become span events (the `message` is the event's name); an `ERROR` event sets
+//!   its span's status to `Error`.
+//! - **sqlx queries** (sqlx reports each as a `DEBUG` event with target `sqlx::query`) become
+//!   CLIENT spans with `db.query.text`, timed from the query's real start to its end: what
+//!   Mackerel's DB view lists.
+//! - **Its own filter.** The layer keeps `INFO` and above plus `sqlx::query` at `DEBUG`,
+//!   whatever filter your console layer has; `MACKEREL_TRACE_TRACING` (directives as
+//!   `info,my_crate=debug,sqlx::query=off`) or [`LayerBuilder::filter`] changes that. Attach a
+//!   console filter to the console layer (`fmt::layer().with_filter(EnvFilter::from_default_env())`),
+//!   not to the whole subscriber: a subscriber-wide filter drops spans before any layer sees them.
+//! - **The installed pipeline.** Spans go to what `#[mackerel_trace::main]`, [`init`](crate::init)
+//!   or [`set_tracer_provider`](crate::set_tracer_provider) installed, looked up per span, so the
+//!   layer may be built before the pipeline starts. With nothing installed it records nothing
+//!   and costs one check per span. It never installs a subscriber itself.
+
+mod fields;
+mod layer;
+mod sqlx;
+
+use std::sync::OnceLock;
+
+use tracing_subscriber::filter::{Filtered, Targets};
+use tracing_subscriber::layer::Layer as _;
+use tracing_subscriber::registry::LookupSpan;
+
+pub use layer::{LevelFilter, TracingLayer};
+
+/// The variable that replaces the layer's default filter.
+const FILTER_VARIABLE: &str = "MACKEREL_TRACE_TRACING";
+/// What the layer keeps unless told otherwise: `INFO` and above, and sqlx's query events.
+const DEFAULT_FILTER: &str = "info,sqlx::query=debug";
+
+/// The layer as [`layer`] and [`LayerBuilder::build`] return it: the bridge with its own filter.
+pub type Layer<S> = Filtered<TracingLayer, LevelFilter, S>;
+
+/// The bridge layer with its default filter (or `MACKEREL_TRACE_TRACING`).
+///
+/// See the [module example](self).
+pub fn layer<S>() -> Layer<S>
+where
+    S: tracing_core::Subscriber + for<'span> LookupSpan<'span>,
+{
+    LayerBuilder::new().build()
+}
+
+/// Builds the bridge layer with options.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt as _;
+///
+/// let layer = mackerel_trace::tracing::LayerBuilder::new()
+///     .db_system_name("sqlite")
+///     .filter("info,my_service=debug,sqlx::query=debug")
+///     .build();
+/// let _subscriber = tracing_subscriber::registry().with(layer);
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct LayerBuilder {
+    db_system_name: Option<String>,
+    filter: Option<String>,
+}
+
+impl LayerBuilder {
+    /// The default options.
+    pub fn new() -> Self {
+        LayerBuilder::default()
+    }
+
+    /// `db.system.name` for sqlx query spans (`"postgresql"`, `"mysql"`, `"sqlite"`): sqlx's
+    /// event does not say which database ran the query.
+    pub fn db_system_name(mut self, name: impl Into<String>) -> Self {
+        self.db_system_name = Some(name.into());
+        self
+    }
+
+    /// The layer's filter as `target=level` directives (`"info,sqlx::query=debug"` by
+    /// default); `MACKEREL_TRACE_TRACING` still wins when set.
+    pub fn filter(mut self, directives: impl Into<String>) -> Self {
+        self.filter = Some(directives.into());
+        self
+    }
+
+    /// The layer, filtered.
+    pub fn build<S>(self) -> Layer<S>
+    where
+        S: tracing_core::Subscriber + for<'span> LookupSpan<'span>,
+    {
+        let from_env = std::env::var(FILTER_VARIABLE)
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        let targets = match from_env {
+            Some(directives) => parse_filter(&directives, FILTER_VARIABLE),
+            None => match &self.filter {
+                Some(directives) => parse_filter(directives, "LayerBuilder::filter"),
+                None => default_targets(),
+            },
+        };
+        TracingLayer::new(self.db_system_name).with_filter(LevelFilter::new(targets))
+    }
+}
+
+/// Parses directives; a mistake is one stderr line naming where it came from, and the default.
+fn parse_filter(directives: &str, origin: &str) -> Targets {
+    match directives.parse::<Targets>() {
+        Ok(targets) => targets,
+        Err(err) => {
+            static REPORTED: OnceLock<()> = OnceLock::new();
+            if REPORTED.set(()).is_ok() {
+                eprintln!(
+                    "mackerel-trace: {origin}: {err}; expected directives such as \"info,my_crate=debug\"; using \"{DEFAULT_FILTER}\""
+                );
+            }
+            default_targets()
+        }
+    }
+}
+
+fn default_targets() -> Targets {
+    DEFAULT_FILTER.parse().unwrap_or_default()
+}

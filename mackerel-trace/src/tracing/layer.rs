@@ -1,0 +1,191 @@
+//! The layer: a `tracing` span's life (new, record, enter, exit, close) mirrored by an
+//! OpenTelemetry span on the installed tracer, current while the `tracing` span is entered.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, ContextGuard, KeyValue};
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::subscriber::Interest;
+use tracing_core::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::{self, Context as LayerContext};
+use tracing_subscriber::registry::LookupSpan;
+
+use super::fields::Fields;
+use crate::install;
+
+/// The bridge from `tracing` to the mackerel-trace pipeline; see the [module docs](super).
+/// Made by [`layer`](super::layer) or [`LayerBuilder`](super::LayerBuilder), with its filter.
+#[derive(Debug)]
+pub struct TracingLayer {
+    db_system_name: Option<String>,
+}
+
+impl TracingLayer {
+    pub(super) fn new(db_system_name: Option<String>) -> Self {
+        TracingLayer { db_system_name }
+    }
+}
+
+/// The layer's own filter: its directives, and nothing at all while no pipeline is installed
+/// (so a `tracing` span then costs one check, not a registry entry).
+#[derive(Debug)]
+pub struct LevelFilter {
+    targets: Targets,
+}
+
+impl LevelFilter {
+    pub(super) fn new(targets: Targets) -> Self {
+        LevelFilter { targets }
+    }
+}
+
+impl<S> layer::Filter<S> for LevelFilter {
+    fn enabled(&self, meta: &Metadata<'_>, _cx: &LayerContext<'_, S>) -> bool {
+        install::tracer().is_some() && self.targets.would_enable(meta.target(), meta.level())
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.targets.would_enable(meta.target(), meta.level()) {
+            // Asked again per span: whether a pipeline is installed can change.
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<tracing_core::LevelFilter> {
+        layer::Filter::<S>::max_level_hint(&self.targets)
+    }
+}
+
+/// What the layer keeps in a `tracing` span's extensions: the OpenTelemetry context whose
+/// current span mirrors it.
+struct Mirrored(Context);
+
+thread_local! {
+    /// Contexts attached by `on_enter`, detached by the matching `on_exit` on this thread.
+    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl<S> tracing_subscriber::Layer<S> for TracingLayer
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(tracer) = install::tracer() else {
+            return;
+        };
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let meta = attrs.metadata();
+        let mut fields = Fields::span(meta);
+        attrs.record(&mut fields);
+        let parent = if let Some(parent) = attrs.parent() {
+            mirrored(&ctx, parent).unwrap_or_else(Context::current)
+        } else if attrs.is_contextual() {
+            // The nearest entered span, `tracing` or `#[traced]`: entering attaches.
+            Context::current()
+        } else {
+            Context::new()
+        };
+        let name = fields
+            .name
+            .take()
+            .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
+        let otel_span = tracer
+            .span_builder(name)
+            .with_kind(fields.kind.clone().unwrap_or(SpanKind::Internal))
+            .with_attributes(std::mem::take(&mut fields.attributes))
+            .start_with_context(tracer, &parent);
+        span.extensions_mut()
+            .insert(Mirrored(parent.with_span(otel_span)));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        let Some(cx) = mirrored(&ctx, id) else {
+            return;
+        };
+        let mut fields = Fields::record();
+        values.record(&mut fields);
+        let span = cx.span();
+        if let Some(name) = fields.name {
+            span.update_name(name);
+        }
+        for attribute in fields.attributes {
+            span.set_attribute(attribute);
+        }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        if let Some(cx) = mirrored(&ctx, id) {
+            let guard = cx.attach();
+            let _ = ENTERED.try_with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+        }
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
+        let _ = ENTERED.try_with(|entered| {
+            let mut entered = entered.borrow_mut();
+            if let Some(index) = entered.iter().rposition(|(entered, _)| entered == id) {
+                let (_, guard) = entered.remove(index);
+                drop(entered);
+                drop(guard);
+            }
+        });
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let mirrored = span.extensions_mut().remove::<Mirrored>();
+        if let Some(Mirrored(cx)) = mirrored {
+            cx.span().end();
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+        if install::tracer().is_none() {
+            return;
+        }
+        let meta = event.metadata();
+        let parent = ctx
+            .event_span(event)
+            .and_then(|span| mirrored(&ctx, &span.id()))
+            .unwrap_or_else(Context::current);
+        if meta.target() == "sqlx::query" {
+            super::sqlx::record_query(event, &parent, self.db_system_name.as_deref());
+            return;
+        }
+        let span = parent.span();
+        if !span.is_recording() {
+            return;
+        }
+        let mut fields = Fields::event();
+        event.record(&mut fields);
+        let name = fields
+            .message
+            .clone()
+            .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
+        if *meta.level() == Level::ERROR {
+            span.set_status(Status::error(name.clone()));
+        }
+        let mut attributes = fields.attributes;
+        attributes.push(KeyValue::new("level", meta.level().as_str()));
+        span.add_event(name, attributes);
+    }
+}
+
+/// The context mirroring the `tracing` span `id`, when the layer recorded it.
+fn mirrored<S>(ctx: &LayerContext<'_, S>, id: &Id) -> Option<Context>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
+    let span = ctx.span(id)?;
+    let extensions = span.extensions();
+    extensions.get::<Mirrored>().map(|Mirrored(cx)| cx.clone())
+}
