@@ -242,11 +242,7 @@ fn a_status_that_cannot_succeed_later_is_not_retried_and_is_counted() {
 #[test]
 fn an_unreachable_endpoint_gives_up_within_the_export_timeout() {
     let _one = support::exclusive();
-    // A port nothing listens on: bind, read the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap();
+    let port = support::unused_port();
     let guard = support::start(
         support::config(
             &format!("http://127.0.0.1:{port}/v1/traces"),

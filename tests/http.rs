@@ -306,11 +306,7 @@ fn a_remote_parent_with_w3c_level_2_flags_and_baggage_is_continued() {
 #[test]
 fn a_transport_error_is_an_error_client_span_with_an_exception_event() {
     let spans = with_app(1, |_base, client| async move {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = support::unused_port();
         let result = client
             .get(format!("http://user:pw@127.0.0.1:{port}/down"))
             .send_traced()

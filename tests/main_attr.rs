@@ -2,6 +2,8 @@
 //! process against a local OTLP receiver: spans arrive on return, on `Err` and on panic, from
 //! plain and tokio mains in either attribute order.
 
+mod support;
+
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -200,7 +202,7 @@ fn an_internet_proxy_does_not_divert_spans_for_a_local_collector() {
     // HTTPS_PROXY (and its lower-case spelling) at a dead port, as on a corporate network:
     // the local http:// collector is still reached directly.
     let receiver = Receiver::start();
-    let dead = format!("http://127.0.0.1:{}", unused_port());
+    let dead = format!("http://127.0.0.1:{}", support::unused_port());
     let output = run(
         "plain_ok",
         &receiver,
@@ -213,7 +215,7 @@ fn an_internet_proxy_does_not_divert_spans_for_a_local_collector() {
 #[test]
 fn a_refusing_proxy_is_reported_with_its_address_and_without_the_key() {
     let receiver = Receiver::start();
-    let port = unused_port();
+    let port = support::unused_port();
     let key = "mkr-secret-key-proxy-42";
     let output = run(
         "plain_ok",
@@ -244,13 +246,6 @@ fn a_refusing_proxy_is_reported_with_its_address_and_without_the_key() {
         "the proxy password leaked: {stderr}"
     );
     assert!(receiver.requests().is_empty());
-}
-
-fn unused_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
 }
 
 #[test]

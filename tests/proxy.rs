@@ -13,13 +13,6 @@ use mackerel_trace::testing::{Receiver, Reply};
 /// A host that does not resolve: only a proxy can deliver to it.
 const UNRESOLVABLE: &str = "otlp.mackerel-trace.invalid";
 
-fn unused_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
-
 #[test]
 fn http_proxy_gets_an_absolute_form_post_for_an_http_endpoint() {
     let _one = support::exclusive();
@@ -148,7 +141,7 @@ fn no_proxy_hosts_go_direct() {
 #[test]
 fn an_unreachable_proxy_is_a_counted_failure_within_the_export_timeout() {
     let _one = support::exclusive();
-    let proxy_url = format!("http://127.0.0.1:{}", unused_port());
+    let proxy_url = format!("http://127.0.0.1:{}", support::unused_port());
     let guard = support::start(
         support::config(
             &format!("http://{UNRESOLVABLE}:4318/v1/traces"),

@@ -201,15 +201,7 @@ pub(crate) fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| cut_format(format_args!("{s}")))
-                .or_else(|| {
-                    payload
-                        .downcast_ref::<String>()
-                        .map(|s| cut_format(format_args!("{s}")))
-                });
+            let message = payload_message(info.payload());
             // `try_with`: a panic during thread teardown must not panic again here.
             let _ = PANIC_MESSAGE.try_with(|slot| {
                 if let Ok(mut slot) = slot.try_borrow_mut() {
@@ -234,7 +226,14 @@ pub(crate) fn record_panic(span: &SpanRef<'_>) {
 /// Records a panic caught with `catch_unwind` on `span`, with the message its payload holds.
 #[cfg(feature = "tower")]
 pub(crate) fn record_panic_payload(span: &SpanRef<'_>, payload: &(dyn std::any::Any + Send)) {
-    let message = payload
+    let message = payload_message(payload).unwrap_or_else(|| "panic".to_owned());
+    record_panic_message(span, message);
+}
+
+/// The message a panic's payload holds (`panic!` with a literal or with arguments), cut to
+/// 4096 bytes.
+fn payload_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload
         .downcast_ref::<&str>()
         .map(|s| cut_format(format_args!("{s}")))
         .or_else(|| {
@@ -242,8 +241,6 @@ pub(crate) fn record_panic_payload(span: &SpanRef<'_>, payload: &(dyn std::any::
                 .downcast_ref::<String>()
                 .map(|s| cut_format(format_args!("{s}")))
         })
-        .unwrap_or_else(|| "panic".to_owned());
-    record_panic_message(span, message);
 }
 
 fn record_panic_message(span: &SpanRef<'_>, message: String) {

@@ -49,3 +49,11 @@ pub fn record_spans(name: &str, count: usize, payload_bytes: usize) {
         span.end();
     }
 }
+
+/// A port on 127.0.0.1 that nothing listens on: bound, read, closed.
+pub fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
