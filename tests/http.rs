@@ -354,3 +354,46 @@ fn the_tower_client_layer_sends_traceparent_and_records_a_client_span() {
     assert_eq!(server.trace_id(), client.trace_id());
     assert_eq!(server.parent_span_id(), Some(client.span_id()));
 }
+
+#[test]
+fn otel_propagators_none_sends_no_context_and_the_default_sends_traceparent_and_baggage() {
+    use mackerel_trace::opentelemetry::trace::{TraceContextExt as _, Tracer as _};
+
+    let _one = support::exclusive();
+    let receiver = Receiver::start();
+    let inject_in_span = || {
+        let tracer = mackerel_trace::opentelemetry::global::tracer("propagation-test");
+        let cx = Context::current_with_baggage([KeyValue::new("tenant", "blue")]);
+        let _attached = cx.attach();
+        tracer.in_span("outgoing", |cx| {
+            let mut headers = axum::http::HeaderMap::new();
+            mackerel_trace::propagation::inject(&mut headers);
+            (headers, cx.span().span_context().clone())
+        })
+    };
+
+    let guard = support::start(support::config(
+        &receiver.endpoint(),
+        &[("OTEL_PROPAGATORS", "none")],
+    ));
+    let (headers, _) = inject_in_span();
+    guard.shutdown();
+    assert!(headers.is_empty(), "{headers:?}");
+
+    let guard = support::start(support::config(&receiver.endpoint(), &[]));
+    let (headers, span) = inject_in_span();
+    guard.shutdown();
+    assert_eq!(
+        headers["traceparent"],
+        format!("00-{}-{}-01", span.trace_id(), span.span_id())
+    );
+    assert_eq!(headers["baggage"], "tenant=blue");
+    // And back: the context the headers carry is the span's, as a remote parent.
+    let extracted = mackerel_trace::propagation::extract(&headers);
+    assert_eq!(extracted.span().span_context().span_id(), span.span_id());
+    assert!(extracted.span().span_context().is_remote());
+    assert_eq!(
+        extracted.baggage().get("tenant").map(ToString::to_string),
+        Some("blue".to_owned())
+    );
+}
