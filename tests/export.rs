@@ -228,6 +228,28 @@ fn a_429_waits_for_retry_after() {
 }
 
 #[test]
+fn a_503_waits_for_retry_after_given_as_an_http_date() {
+    let _one = support::exclusive();
+    // Two seconds ahead: HTTP dates have whole seconds, so the wait is over one second.
+    let at = std::time::SystemTime::now() + Duration::from_secs(2);
+    let receiver = Receiver::with_script([
+        Reply::status(503).header("Retry-After", &httpdate::fmt_http_date(at))
+    ]);
+    let guard = support::start(support::config(&receiver.endpoint(), &[]));
+    support::record_spans("dated", 1, 0);
+    let started = Instant::now();
+    let stats = guard.shutdown();
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After date honoured: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(stats.exported, 1);
+}
+
+#[test]
 fn a_status_that_cannot_succeed_later_is_not_retried_and_is_counted() {
     let _one = support::exclusive();
     let receiver = Receiver::with_script([Reply::status(500)]);
