@@ -51,9 +51,13 @@ pub fn set_tracer_provider(provider: SdkTracerProvider) {
     let tracer: &'static mut SdkTracer = Box::leak(Box::new(provider.tracer_with_scope(scope)));
     TRACER.store(tracer, Ordering::Release);
     opentelemetry::global::set_tracer_provider(provider);
+    #[cfg(feature = "tracing")]
+    crate::tracing::pipeline_changed();
 }
 
 /// Stops sending `#[traced]` spans anywhere; later traced calls cost one branch.
 pub(crate) fn clear_tracer() {
     TRACER.store(std::ptr::null_mut(), Ordering::Release);
+    #[cfg(feature = "tracing")]
+    crate::tracing::pipeline_changed();
 }

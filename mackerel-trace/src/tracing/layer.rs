@@ -29,8 +29,12 @@ impl TracingLayer {
     }
 }
 
-/// The layer's own filter: its directives, and nothing at all while no pipeline is installed
-/// (so a `tracing` span then costs one check, not a registry entry).
+/// The layer's own filter: its directives, and nothing at all while no pipeline is installed.
+///
+/// Off, every callsite's interest is `never` and the level hint `OFF`, so a `tracing` span
+/// costs what it costs with no subscriber (a per-layer filter that merely answers "no" still
+/// lets the registry create the span). Installing or clearing a pipeline rebuilds tracing's
+/// interest cache.
 #[derive(Debug)]
 pub struct LevelFilter {
     targets: Targets,
@@ -48,17 +52,24 @@ impl<S> layer::Filter<S> for LevelFilter {
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if self.targets.would_enable(meta.target(), meta.level()) {
-            // Asked again per span: whether a pipeline is installed can change.
-            Interest::sometimes()
+        if install::tracer().is_some() && self.targets.would_enable(meta.target(), meta.level()) {
+            Interest::always()
         } else {
             Interest::never()
         }
     }
 
     fn max_level_hint(&self) -> Option<tracing_core::LevelFilter> {
+        if install::tracer().is_none() {
+            return Some(tracing_core::LevelFilter::OFF);
+        }
         layer::Filter::<S>::max_level_hint(&self.targets)
     }
+}
+
+/// Called when a pipeline is installed or cleared: callsites ask the filter again.
+pub(crate) fn pipeline_changed() {
+    tracing_core::callsite::rebuild_interest_cache();
 }
 
 /// What the layer keeps in a `tracing` span's extensions: the OpenTelemetry context whose
