@@ -59,12 +59,14 @@ variants! {
     SyncManualOtelSameWork => "sync_manual_otel_same_work", 1;
     SyncTraced => "sync_traced", 1;
     SyncTracingOpentelemetry => "sync_tracing_opentelemetry", 1;
+    SyncTracingBridge => "sync_tracing_bridge", 1;
     SyncFastrace => "sync_fastrace", 1;
     ErrBare => "err_bare", 0;
     ErrManualOtel => "err_manual_otel", 1;
     ErrManualOtelSameWork => "err_manual_otel_same_work", 1;
     ErrTraced => "err_traced", 1;
     ErrTracingOpentelemetry => "err_tracing_opentelemetry", 1;
+    ErrTracingBridge => "err_tracing_bridge", 1;
     OffTracedNoPipeline => "off_traced_no_pipeline", 0;
     OffTracedSdkDisabled => "off_traced_sdk_disabled", 0;
     OffTracedExporterNone => "off_traced_exporter_none", 0;
@@ -72,10 +74,12 @@ variants! {
     OffTracedSampledOutByRatio => "off_traced_sampled_out_by_ratio", 0;
     OffManualOtelNoopGlobal => "off_manual_otel_noop_global", 0;
     OffTracingNoSubscriber => "off_tracing_no_subscriber", 0;
+    OffTracingBridgeNoPipeline => "off_tracing_bridge_no_pipeline", 0;
     AsyncBare => "async_bare", 0;
     AsyncManualOtel => "async_manual_otel", 1;
     AsyncTraced => "async_traced", 1;
     AsyncTracingOpentelemetry => "async_tracing_opentelemetry", 1;
+    AsyncTracingBridge => "async_tracing_bridge", 1;
     Tree10Traced => "tree10_traced", 10;
     Tree10ManualOtel => "tree10_manual_otel", 10;
 }
@@ -110,6 +114,9 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
         Variant::SyncTracingOpentelemetry => {
             with_tracing_subscriber(|| l.run(|| with_tracing::work(black_box(ID), black_box(NAME))))
         }
+        Variant::SyncTracingBridge => with_traced_provider(|| {
+            with_bridge(|| l.run(|| with_tracing::work(black_box(ID), black_box(NAME))))
+        }),
         Variant::SyncFastrace => {
             fastrace::set_reporter(DiscardingReporter, fastrace::collector::Config::default());
             // fastrace keeps at most 10,240 spans under one local parent and silently skips the
@@ -154,6 +161,10 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
             l.run(|| with_tracing::work_err(black_box(ERR_ID), black_box(NAME)))
         }),
 
+        Variant::ErrTracingBridge => with_traced_provider(|| {
+            with_bridge(|| l.run(|| with_tracing::work_err(black_box(ERR_ID), black_box(NAME))))
+        }),
+
         // ---- tracing off ----
         Variant::OffTracedNoPipeline => {
             // Nothing installed: in a fresh process this is the state before any `init`; in the
@@ -195,6 +206,11 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
             l.run(|| with_tracing::work(black_box(ID), black_box(NAME)))
         }
 
+        Variant::OffTracingBridgeNoPipeline => {
+            // The layer installed, no pipeline: its filter turns every span away.
+            with_bridge(|| l.run(|| with_tracing::work(black_box(ID), black_box(NAME))))
+        }
+
         // ---- async on a current-thread runtime ----
         Variant::AsyncBare => {
             let rt = runtime();
@@ -226,6 +242,15 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
             });
         }
 
+        Variant::AsyncTracingBridge => {
+            let rt = runtime();
+            with_traced_provider(|| {
+                with_bridge(|| {
+                    l.run(|| rt.block_on(with_tracing::work_async(black_box(ID), black_box(NAME))))
+                })
+            });
+        }
+
         // ---- a 10-deep tree ----
         Variant::Tree10Traced => with_traced_provider(|| l.run(|| traced::nested(black_box(9)))),
         Variant::Tree10ManualOtel => {
@@ -253,6 +278,13 @@ fn with_tracing_subscriber(f: impl FnOnce()) {
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, f);
     let _ = provider.shutdown();
+}
+
+/// `tracing` spans through mackerel-trace's bridge layer (to whatever pipeline is installed)
+/// while `f` runs.
+fn with_bridge(f: impl FnOnce()) {
+    let subscriber = tracing_subscriber::registry().with(mackerel_trace::tracing::layer());
+    tracing::subscriber::with_default(subscriber, f);
 }
 
 /// `mackerel_trace::Config` resolved with `vars` and started while `f` runs.
