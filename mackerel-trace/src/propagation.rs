@@ -23,7 +23,7 @@
 //! and baggage, the specification's default. They read the propagators on every call, so a
 //! layer built before `init()` sees what `init()` set.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use http::HeaderMap;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
@@ -85,15 +85,14 @@ pub fn extract(headers: &HeaderMap) -> Context {
 }
 
 fn with_propagator<R>(f: impl FnOnce(&dyn TextMapPropagator) -> R) -> R {
+    static DEFAULT: OnceLock<TextMapCompositePropagator> = OnceLock::new();
     let installed = PROPAGATOR.read().ok().and_then(|slot| slot.clone());
     match installed {
         Some(propagator) => f(&*propagator),
-        None => f(&default_propagator()),
+        None => {
+            f(DEFAULT.get_or_init(|| composite(&[Propagator::TraceContext, Propagator::Baggage])))
+        }
     }
-}
-
-fn default_propagator() -> TextMapCompositePropagator {
-    composite(&[Propagator::TraceContext, Propagator::Baggage])
 }
 
 fn composite(propagators: &[Propagator]) -> TextMapCompositePropagator {
