@@ -27,7 +27,8 @@
 //! - [`propagation`] carries trace context across any boundary; the `tower`, `axum` and
 //!   `reqwest` features add HTTP SERVER and CLIENT spans (`tower::ServerLayer`,
 //!   `tower::ClientLayer`, `reqwest::RequestBuilderExt::send_traced`), which fill Mackerel's
-//!   HTTP view and join services into one trace.
+//!   HTTP view and join services into one trace; the `tracing` feature's `tracing::layer()`
+//!   brings spans of libraries instrumented with `tracing`, and sqlx queries as DB spans.
 //! - The `testing` feature adds `testing::SpanCapture` (spans in memory) and
 //!   `testing::Receiver` (a local OTLP/HTTP endpoint).
 #![warn(missing_docs)]
