@@ -152,13 +152,13 @@ impl Client {
                 return self.post(&parts.uri, &headers, &body, timeout);
             }
         };
-        let body = if self.gzip {
-            headers.push((CONTENT_ENCODING, HeaderValue::from_static("gzip")));
-            gzip(&body).map_err(|err| format!("could not compress the request: {err}"))?
-        } else {
-            body.to_vec()
-        };
-        self.post(&parts.uri, &headers, &body, timeout)
+        if !self.gzip {
+            return self.post(&parts.uri, &headers, &body, timeout);
+        }
+        let compressed =
+            gzip(&body).map_err(|err| format!("could not compress the request: {err}"))?;
+        headers.push((CONTENT_ENCODING, HeaderValue::from_static("gzip")));
+        self.post(&parts.uri, &headers, &compressed, timeout)
     }
 
     fn post(
