@@ -284,3 +284,34 @@ fn otlp_variables_the_exporter_reads_itself_cannot_override_what_config_resolved
     );
     assert!(decoy.requests().is_empty());
 }
+
+#[test]
+fn a_refused_endpoint_is_reported_at_exit_with_its_url_and_cause_without_waiting_out_the_bound() {
+    let receiver = Receiver::start();
+    let endpoint = format!("http://127.0.0.1:{}/v1/traces", support::unused_port());
+    let started = Instant::now();
+    let output = run(
+        "plain_ok",
+        &receiver,
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &endpoint),
+            ("MACKEREL_APIKEY", "mkr-refused-key"),
+        ],
+    );
+    let took = started.elapsed();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "dropped 2 spans because export failed: could not reach {endpoint}"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(
+        !stderr.contains("mkr-refused-key"),
+        "the key leaked: {stderr}"
+    );
+    // Connection refused is retried briefly (about a second), not for the 5 s shutdown bound.
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}
