@@ -3,20 +3,18 @@
 //!
 //! Precedence, highest first: environment variables, values set in code, built-in defaults.
 
-mod env;
 mod parse;
-pub(crate) mod proxy;
-mod resource_attrs;
-mod settings;
+mod proxy;
+mod resolve;
+mod resource;
+mod vars;
 
-use std::collections::HashMap;
-use std::fmt;
 use std::time::Duration;
 
-pub(crate) use settings::Propagator;
-pub use settings::{ApiKey, Compression, Destination, OffReason, Sampler, Settings};
-
-use crate::Error;
+use crate::secret::{ApiKey, Secret};
+use crate::settings::{Compression, Sampler, Settings};
+use crate::{Error, Guard};
+use vars::{VarMap, Vars};
 
 /// Where Mackerel receives traces when no endpoint is configured.
 pub const MACKEREL_ENDPOINT: &str = "https://otlp-vaxila.mackerelio.com/v1/traces";
@@ -49,15 +47,16 @@ pub const MACKEREL_ENDPOINT: &str = "https://otlp-vaxila.mackerelio.com/v1/trace
 /// // ... traced code runs here; spans are flushed when `_guard` drops ...
 /// # Ok::<(), mackerel_trace::Error>(())
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
+#[must_use = "a Config does nothing until `init` starts the pipeline"]
 pub struct Config {
     pub(crate) service_name: Option<String>,
     pub(crate) default_service_name: Option<String>,
     pub(crate) service_version: Option<String>,
     pub(crate) environment: Option<String>,
-    pub(crate) api_key: Option<String>,
+    pub(crate) api_key: Option<ApiKey>,
     pub(crate) endpoint: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, Secret)>,
     pub(crate) compression: Option<Compression>,
     pub(crate) export_timeout: Option<Duration>,
     pub(crate) shutdown_timeout: Option<Duration>,
@@ -68,7 +67,7 @@ pub struct Config {
     pub(crate) max_queue_size: Option<usize>,
     pub(crate) max_export_batch_size: Option<usize>,
     pub(crate) resource_attributes: Vec<(String, String)>,
-    pub(crate) env_vars: Option<HashMap<String, String>>,
+    pub(crate) env_vars: Option<VarMap>,
 }
 
 impl Config {
@@ -123,7 +122,7 @@ impl Config {
     /// let config = mackerel_trace::Config::new().api_key("…");
     /// assert!(!format!("{config:?}").contains('…'));
     /// ```
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+    pub fn api_key(mut self, key: impl Into<ApiKey>) -> Self {
         self.api_key = Some(key.into());
         self
     }
@@ -147,7 +146,7 @@ impl Config {
     /// let config = mackerel_trace::Config::new().header("X-Tenant", "blue");
     /// ```
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.push((name.into(), Secret::new(value)));
         self
     }
 
@@ -274,11 +273,11 @@ impl Config {
         K: Into<String>,
         V: Into<String>,
     {
-        self.env_vars = Some(
+        self.env_vars = Some(VarMap::new(
             vars.into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
-        );
+        ));
         self
     }
 
@@ -304,33 +303,45 @@ impl Config {
     /// assert_eq!(err.origin(), "OTEL_EXPORTER_OTLP_TIMEOUT");
     /// ```
     pub fn resolve(&self) -> Result<Settings, Error> {
-        let vars = env::Vars::new(self.env_vars.as_ref());
-        env::resolve(self, &vars)
+        resolve::resolve(self, &Vars::new(self.env_vars.as_ref()))
+    }
+
+    /// Resolves this configuration with the environment and starts the pipeline.
+    ///
+    /// # Errors
+    ///
+    /// A malformed variable or option, named in the [`Error`]. Nothing is started then.
+    ///
+    /// ```no_run
+    /// let _guard = mackerel_trace::Config::new().service_name("worker").init()?;
+    /// # Ok::<(), mackerel_trace::Error>(())
+    /// ```
+    pub fn init(self) -> Result<Guard, Error> {
+        let settings = self.resolve()?;
+        Ok(crate::pipeline::start(&settings))
     }
 }
 
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("service_name", &self.service_name)
-            .field("service_version", &self.service_version)
-            .field("environment", &self.environment)
-            .field("api_key", &self.api_key.as_ref().map(|_| ApiKey::REDACTED))
-            .field("endpoint", &self.endpoint)
-            .field(
-                "headers",
-                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .field("compression", &self.compression)
-            .field("export_timeout", &self.export_timeout)
-            .field("shutdown_timeout", &self.shutdown_timeout)
-            .field("console", &self.console)
-            .field("console_fallback", &self.console_fallback)
-            .field("sampler", &self.sampler)
-            .field("schedule_delay", &self.schedule_delay)
-            .field("max_queue_size", &self.max_queue_size)
-            .field("max_export_batch_size", &self.max_export_batch_size)
-            .field("resource_attributes", &self.resource_attributes)
-            .finish_non_exhaustive()
-    }
+/// Starts the pipeline configured from the environment, with `service.name` defaulting to
+/// the executable's file name. Keep the guard alive for as long as the program runs: dropping
+/// it flushes the spans and shuts the pipeline down.
+///
+/// `#[mackerel_trace::main]` does this for you; use `init` where the attribute does not fit.
+/// It is `Config::new().init()`.
+///
+/// # Errors
+///
+/// A malformed variable, named in the [`Error`]. Nothing is started then.
+///
+/// # Example
+///
+/// ```no_run
+/// fn main() -> Result<(), mackerel_trace::Error> {
+///     let _guard = mackerel_trace::init()?;
+///     // ... traced code ...
+///     Ok(())
+/// }
+/// ```
+pub fn init() -> Result<Guard, Error> {
+    Config::new().init()
 }

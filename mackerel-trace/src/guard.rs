@@ -1,4 +1,4 @@
-//! [`init`] and the [`Guard`] that flushes and shuts the pipeline down, bounded in time.
+//! [`Guard`]: keeps the pipeline running, and flushes and shuts it down at exit, bounded in time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,47 +6,7 @@ use std::time::Duration;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::export::report::Report;
-use crate::{Config, Error, ExportStats};
-
-/// Starts the pipeline configured from the environment, with `service.name` defaulting to
-/// the executable's file name. Keep the guard alive for as long as the program runs: dropping
-/// it flushes the spans and shuts the pipeline down.
-///
-/// `#[mackerel_trace::main]` does this for you; use `init` where the attribute does not fit.
-///
-/// # Errors
-///
-/// A malformed variable, named in the [`Error`]. Nothing is started then.
-///
-/// # Example
-///
-/// ```no_run
-/// fn main() -> Result<(), mackerel_trace::Error> {
-///     let _guard = mackerel_trace::init()?;
-///     // ... traced code ...
-///     Ok(())
-/// }
-/// ```
-pub fn init() -> Result<Guard, Error> {
-    Config::new().init()
-}
-
-impl Config {
-    /// Resolves this configuration with the environment and starts the pipeline.
-    ///
-    /// # Errors
-    ///
-    /// A malformed variable or option, named in the [`Error`]. Nothing is started then.
-    ///
-    /// ```no_run
-    /// let _guard = mackerel_trace::Config::new().service_name("worker").init()?;
-    /// # Ok::<(), mackerel_trace::Error>(())
-    /// ```
-    pub fn init(self) -> Result<Guard, Error> {
-        let settings = self.resolve()?;
-        Ok(crate::pipeline::start(&settings))
-    }
-}
+use crate::{Error, ExportStats};
 
 /// Keeps the pipeline running; on drop, exports every finished span and shuts down, waiting
 /// no longer than the shutdown timeout.
@@ -127,7 +87,7 @@ impl Guard {
         let Some(running) = self.running.take() else {
             return ExportStats::default();
         };
-        crate::install::clear_tracer();
+        crate::tracer::clear_tracer();
         let _ = running
             .provider
             .shutdown_with_timeout(running.shutdown_timeout);

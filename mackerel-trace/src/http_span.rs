@@ -4,7 +4,7 @@
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 
-use crate::install;
+use crate::tracer;
 
 /// The method as the conventions name it, and the original when it is not a standard one.
 pub(crate) fn method_name(method: &http::Method) -> (&'static str, Option<String>) {
@@ -62,7 +62,7 @@ pub(crate) struct ServerRequest<'a> {
 /// current span of the returned context. `None` when no pipeline is installed.
 #[cfg(feature = "tower")]
 pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Option<Context> {
-    let tracer = install::tracer()?;
+    let tracer = tracer::tracer()?;
     let mut attributes = Vec::with_capacity(10);
     let method = method_attributes(request.method, &mut attributes);
     attributes.push(KeyValue::new("url.path", request.path.to_owned()));
@@ -127,7 +127,7 @@ pub(crate) struct ClientRequest<'a> {
 /// A CLIENT span, child of the current span, as the current span of the returned context.
 /// `None` when no pipeline is installed.
 pub(crate) fn start_client(request: &ClientRequest<'_>) -> Option<Context> {
-    let tracer = install::tracer()?;
+    let tracer = tracer::tracer()?;
     let mut attributes = Vec::with_capacity(6);
     let method = method_attributes(request.method, &mut attributes);
     attributes.push(KeyValue::new("server.address", request.host.to_owned()));

@@ -36,34 +36,39 @@
 mod config;
 mod console;
 mod error;
+mod exception;
 mod export;
 mod guard;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 mod http_span;
-mod install;
 mod outcome;
+mod panic;
 mod pipeline;
 pub mod propagation;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
+mod rewrite;
+mod secret;
+mod settings;
 mod span;
 mod startup;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "tower")]
 pub mod tower;
+mod tracer;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 mod value;
 
-pub use config::{
-    ApiKey, Compression, Config, Destination, OffReason, Sampler, Settings, MACKEREL_ENDPOINT,
-};
+pub use config::{init, Config, MACKEREL_ENDPOINT};
 pub use error::Error;
 pub use export::ExportStats;
-pub use guard::{init, Guard};
-pub use install::set_tracer_provider;
+pub use guard::Guard;
 pub use mackerel_trace_macros::{main, traced};
+pub use secret::ApiKey;
+pub use settings::{Compression, Destination, OffReason, Sampler, Settings};
+pub use tracer::set_tracer_provider;
 pub use value::{ArrayElement, AttributeValue};
 
 /// The OpenTelemetry API crate this version of mackerel-trace is built on.
@@ -72,5 +77,4 @@ pub use opentelemetry;
 pub use opentelemetry_sdk;
 
 #[doc(hidden)]
-#[path = "__private.rs"]
 pub mod __private;

@@ -7,23 +7,14 @@
 //! `std::error::Error` (with the `source()` chain), something that derefs to an error
 //! (`Box<dyn Error>`, `anyhow::Error`), `Display`, `Debug`, and finally just the type name.
 
-use std::cell::RefCell;
 use std::convert::Infallible;
 use std::error::Error;
 use std::fmt::{Debug, Display};
 use std::ops::Deref;
-use std::sync::Once;
 
-use opentelemetry::trace::{SpanRef, Status};
-use opentelemetry::{Key, KeyValue, StringValue, Value};
-
+use crate::exception::{record_error, record_error_chain};
 use crate::span::Recorder;
 use crate::value::cut_format;
-
-const ERROR_TYPE: Key = Key::from_static_str("error.type");
-const EXCEPTION_TYPE: Key = Key::from_static_str("exception.type");
-const EXCEPTION_MESSAGE: Key = Key::from_static_str("exception.message");
-const EXCEPTION_STACKTRACE: Key = Key::from_static_str("exception.stacktrace");
 
 /// A function's return value, to take the `Ok` or `Err` part of a `Result` apart.
 pub struct Ret<'a, T>(pub &'a T);
@@ -144,129 +135,4 @@ impl<E> RecordOpaqueError for ErrorOf<'_, E> {
         let name = std::any::type_name::<E>();
         record_error(span.span(), name, name.to_owned(), None);
     }
-}
-
-fn record_error_chain<E: Error + ?Sized>(span: SpanRef<'_>, type_name: &'static str, error: &E) {
-    let message = cut_format(format_args!("{error}"));
-    let Some(mut source) = error.source() else {
-        return record_error(span, type_name, message, None);
-    };
-    let mut trace = message.clone();
-    loop {
-        trace.push_str("\ncaused by: ");
-        trace.push_str(&cut_format(format_args!("{source}")));
-        match source.source() {
-            Some(next) => source = next,
-            None => break,
-        }
-    }
-    record_error(span, type_name, message, Some(trace));
-}
-
-/// Sets `error.type`, the `exception` event and status `Error`. `stacktrace` is `None` when it
-/// would only repeat the message (an error without a `source()`): the message's text is then
-/// shared by `exception.message` and `exception.stacktrace` instead of copied.
-fn record_error(
-    span: SpanRef<'_>,
-    type_name: &'static str,
-    message: String,
-    stacktrace: Option<String>,
-) {
-    let type_name = Value::String(StringValue::from(type_name));
-    span.set_attribute(KeyValue::new(ERROR_TYPE, type_name.clone()));
-    let shared: std::sync::Arc<str> = std::sync::Arc::from(message.as_str());
-    let stacktrace = match stacktrace {
-        Some(trace) => Value::String(StringValue::from(trace)),
-        None => Value::String(StringValue::from(std::sync::Arc::clone(&shared))),
-    };
-    span.add_event(
-        "exception",
-        vec![
-            KeyValue::new(EXCEPTION_TYPE, type_name),
-            KeyValue::new(EXCEPTION_MESSAGE, Value::String(StringValue::from(shared))),
-            KeyValue::new(EXCEPTION_STACKTRACE, stacktrace),
-        ],
-    );
-    span.set_status(Status::error(message));
-}
-
-thread_local! {
-    /// The message of the panic this thread is unwinding from, stashed by the panic hook.
-    static PANIC_MESSAGE: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Installs (once, chained to the previous hook) the hook that stashes each panic's message.
-pub(crate) fn install_panic_hook() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let message = payload_message(info.payload());
-            // `try_with`: a panic during thread teardown must not panic again here.
-            let _ = PANIC_MESSAGE.try_with(|slot| {
-                if let Ok(mut slot) = slot.try_borrow_mut() {
-                    *slot = message;
-                }
-            });
-            previous(info);
-        }));
-    });
-}
-
-/// Records the panic this thread is unwinding from on `span`.
-pub(crate) fn record_panic(span: &SpanRef<'_>) {
-    let message = PANIC_MESSAGE
-        .try_with(|slot| slot.try_borrow().ok().and_then(|m| m.clone()))
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "panic".to_owned());
-    record_panic_message(span, message);
-}
-
-/// Records a panic caught with `catch_unwind` on `span`, with the message its payload holds.
-#[cfg(feature = "tower")]
-pub(crate) fn record_panic_payload(span: &SpanRef<'_>, payload: &(dyn std::any::Any + Send)) {
-    let message = payload_message(payload).unwrap_or_else(|| "panic".to_owned());
-    record_panic_message(span, message);
-}
-
-/// The message a panic's payload holds (`panic!` with a literal or with arguments), cut to
-/// 4096 bytes.
-fn payload_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| cut_format(format_args!("{s}")))
-        .or_else(|| {
-            payload
-                .downcast_ref::<String>()
-                .map(|s| cut_format(format_args!("{s}")))
-        })
-}
-
-fn record_panic_message(span: &SpanRef<'_>, message: String) {
-    span.add_event(
-        "exception",
-        vec![
-            KeyValue::new(EXCEPTION_TYPE, "panic"),
-            KeyValue::new(EXCEPTION_MESSAGE, message.clone()),
-        ],
-    );
-    span.set_status(Status::error(message));
-}
-
-/// Records a failure that has a type and a message but no `Error` value to walk (an HTTP
-/// transport error, a service's error): `error.type`, the `exception` event, status `Error`.
-#[cfg(feature = "tower")]
-pub(crate) fn record_exception(span: SpanRef<'_>, type_name: &'static str, message: String) {
-    record_error(span, type_name, message, None);
-}
-
-/// Records `error` (with its `source()` chain) as the failure of `span`.
-#[cfg(any(feature = "tower", feature = "reqwest"))]
-pub(crate) fn record_error_value<E: Error + ?Sized>(
-    span: SpanRef<'_>,
-    type_name: &'static str,
-    error: &E,
-) {
-    record_error_chain(span, type_name, error);
 }

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use opentelemetry_sdk::trace::{self as sdktrace, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 
-use crate::config::{Destination, Sampler, Settings};
 use crate::console::{ConsoleExporter, ConsoleProcessor};
 use crate::export::batch::{BatchConfig, BatchProcessor, ExportTarget};
 use crate::export::client::{Client, Deadline};
 use crate::export::report::Report;
 use crate::export::size::MAX_REQUEST_BYTES;
+use crate::settings::{Destination, Sampler, Settings};
 use crate::Guard;
 
 /// Starts exporting as `settings` say and installs the provider. With tracing off, nothing is
@@ -23,7 +23,7 @@ pub(crate) fn start(settings: &Settings) -> Guard {
     }
     if !settings.is_enabled() {
         // Off means off, even if a provider was installed before.
-        crate::install::clear_tracer();
+        crate::tracer::clear_tracer();
         return Guard::inert();
     }
     let report = Arc::new(Report::new());
@@ -52,7 +52,7 @@ pub(crate) fn start(settings: &Settings) -> Guard {
                     eprintln!(
                         "mackerel-trace: could not build the OTLP exporter ({err}); tracing is off"
                     );
-                    crate::install::clear_tracer();
+                    crate::tracer::clear_tracer();
                     return Guard::inert();
                 }
             };
@@ -77,7 +77,7 @@ pub(crate) fn start(settings: &Settings) -> Guard {
         Destination::Off(_) => return Guard::inert(),
     };
     let provider = builder.build();
-    crate::install::set_tracer_provider(provider.clone());
+    crate::tracer::set_tracer_provider(provider.clone());
     Guard::new(provider, settings.shutdown_timeout, report)
 }
 

@@ -31,7 +31,7 @@ use opentelemetry::Context;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
-use crate::config::Propagator;
+use crate::settings::Propagator;
 
 type Shared = Arc<dyn TextMapPropagator + Send + Sync>;
 

@@ -21,7 +21,7 @@ use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::TraceContextExt as _;
 
 use crate::http_span::{self, ClientRequest};
-use crate::{outcome, propagation};
+use crate::{exception, propagation};
 
 /// `send_traced()` for `reqwest::RequestBuilder`.
 pub trait RequestBuilderExt {
@@ -65,7 +65,7 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
             let result = client.execute(request).with_context(cx.clone()).await;
             match &result {
                 Ok(response) => http_span::client_status(&cx, response.status()),
-                Err(error) => outcome::record_error_value(
+                Err(error) => exception::record_error_chain(
                     cx.span(),
                     std::any::type_name::<reqwest::Error>(),
                     error,

@@ -10,7 +10,7 @@ use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt as 
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 
-use crate::outcome;
+use crate::panic;
 use crate::value::{cut_format, AttributeValue};
 
 /// What one `#[traced]` function always records; one `static` per function, so nothing allocates.
@@ -51,7 +51,7 @@ impl Span {
     /// writes straight into the new span, before the span is shared through a `Context`.
     #[inline]
     pub fn start<F: FnOnce(&mut Attributes<'_>)>(site: &'static CallSite, record: F) -> Span {
-        match crate::install::tracer() {
+        match crate::tracer::tracer() {
             None => Span {
                 cx: None,
                 sampled: false,
@@ -144,7 +144,7 @@ impl Span {
 
 fn end(cx: &Context) {
     if std::thread::panicking() {
-        outcome::record_panic(&cx.span());
+        panic::record_panic(&cx.span());
     }
     cx.span().end();
 }
@@ -152,7 +152,7 @@ fn end(cx: &Context) {
 /// Builds the span: the `code.*` attributes and room for the `record(...)` ones in one
 /// allocation; the parent read from the current context without cloning it.
 fn begin(tracer: &'static SdkTracer, site: &'static CallSite) -> SdkSpan {
-    outcome::install_panic_hook();
+    panic::install_panic_hook();
     let mut attributes = Vec::with_capacity(3 + site.records);
     attributes.extend([
         KeyValue::new(

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 
+use crate::settings::{Compression, Propagator};
+
 /// Parses a `k=v,k2=v2` list (W3C-baggage style, as `OTEL_RESOURCE_ATTRIBUTES` and
 /// `OTEL_EXPORTER_OTLP_HEADERS` use), trimming whitespace and percent-decoding keys and values.
 ///
@@ -104,6 +106,52 @@ pub(crate) fn http_url(input: &str) -> Result<String, String> {
         return Err(format!("{trimmed:?} has no host"));
     }
     Ok(trimmed.to_owned())
+}
+
+/// The `OTEL_TRACES_EXPORTER` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExporterKind {
+    Otlp,
+    Console,
+    None,
+}
+
+pub(crate) fn exporter_kind(value: &str) -> Result<ExporterKind, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "otlp" => Ok(ExporterKind::Otlp),
+        "console" => Ok(ExporterKind::Console),
+        "none" => Ok(ExporterKind::None),
+        other => Err(format!(
+            "unknown exporter {other:?}; expected otlp, console or none"
+        )),
+    }
+}
+
+pub(crate) fn compression(value: &str) -> Result<Compression, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "gzip" => Ok(Compression::Gzip),
+        "none" => Ok(Compression::None),
+        other => Err(format!(
+            "unsupported compression {other:?}; expected gzip or none"
+        )),
+    }
+}
+
+pub(crate) fn propagators(value: &str) -> Result<Vec<Propagator>, String> {
+    let mut list = Vec::new();
+    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name.to_ascii_lowercase().as_str() {
+            "tracecontext" => list.push(Propagator::TraceContext),
+            "baggage" => list.push(Propagator::Baggage),
+            "none" => return Ok(Vec::new()),
+            other => {
+                return Err(format!(
+                    "unsupported propagator {other:?}; expected tracecontext, baggage or none"
+                ))
+            }
+        }
+    }
+    Ok(list)
 }
 
 #[cfg(test)]

@@ -1,39 +1,11 @@
 //! Which proxy carries requests to the endpoint, by curl's and Go's conventions: the variable
 //! for the endpoint's scheme, `ALL_PROXY` for both, and `NO_PROXY` to go direct.
 
-use std::fmt;
 use std::net::IpAddr;
 
-use super::env::Vars;
+use super::vars::Vars;
+use crate::settings::Proxy;
 use crate::Error;
-
-/// A proxy to send export requests through, resolved for the endpoint it serves.
-///
-/// Its `Debug` and [`Display`](fmt::Display) show the host, port and the variable it came
-/// from, never the credentials a proxy URL may carry.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Proxy {
-    /// `http://[user:pass@]host:port`, normalised.
-    pub(crate) url: String,
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    /// `user:pass`, percent-decoded, when the URL carries them.
-    pub(crate) credentials: Option<String>,
-    /// The variable it was read from, for messages.
-    pub(crate) variable: &'static str,
-}
-
-impl fmt::Debug for Proxy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Proxy({self})")
-    }
-}
-
-impl fmt::Display for Proxy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "proxy {}:{} ({})", self.host, self.port, self.variable)
-    }
-}
 
 /// The proxy for requests to `endpoint` (an `http`/`https` URL already validated), or `None`
 /// to connect directly.

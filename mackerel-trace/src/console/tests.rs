@@ -10,8 +10,9 @@ use opentelemetry::{Array, Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 
+use super::buffer::MAX_BUFFERED_SPANS;
 use super::render::format_duration;
-use super::{ConsoleExporter, MAX_BUFFERED_SPANS};
+use super::ConsoleExporter;
 
 /// A writer the test reads back after the exporter wrote to it.
 #[derive(Clone, Default)]

@@ -12,8 +12,7 @@ use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 
 use super::forward;
 use super::report::Report;
-use crate::config::proxy::Proxy;
-use crate::config::{Compression, Settings};
+use crate::settings::{Compression, Proxy, Settings};
 
 const API_KEY_HEADER: &str = "mackerel-api-key";
 /// Responses are read only for their status and `Retry-After`; bodies past this are dropped.
@@ -96,7 +95,7 @@ impl Client {
         headers.extend(settings.headers.iter().filter_map(|(name, value)| {
             Some((
                 HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).ok()?,
-                HeaderValue::from_str(value).ok()?,
+                HeaderValue::from_str(value.expose()).ok()?,
             ))
         }));
         if let Some(key) = &settings.api_key {

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use http::header::{HeaderName, HeaderValue};
 use opentelemetry_http::{Bytes, Response};
 
-use crate::config::proxy::Proxy;
+use crate::settings::Proxy;
 
 /// Longest response head accepted from the proxy.
 const MAX_HEAD: usize = 64 * 1024;

@@ -7,7 +7,7 @@ use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::Context;
 
-use crate::outcome;
+use crate::exception;
 
 pin_project_lite::pin_project! {
     /// The response body [`ServerService`](super::ServerService) returns: the handler's body,
@@ -64,7 +64,7 @@ where
             }
             Poll::Ready(Some(Err(error))) => {
                 if let Some(cx) = this.span.take() {
-                    outcome::record_exception(
+                    exception::record_exception(
                         cx.span(),
                         std::any::type_name::<B::Error>(),
                         error.to_string(),

@@ -12,7 +12,7 @@ use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::Context;
 
 use crate::http_span::{self, ClientRequest};
-use crate::{outcome, propagation};
+use crate::{exception, propagation};
 
 /// Traces every request through the wrapped HTTP client as a CLIENT span, child of the current
 /// span, and sends the span's context in the request's headers.
@@ -119,7 +119,7 @@ where
             match &result {
                 Ok(response) => http_span::client_status(&cx, response.status()),
                 Err(error) => {
-                    outcome::record_error_value(cx.span(), std::any::type_name::<E>(), error);
+                    exception::record_error_chain(cx.span(), std::any::type_name::<E>(), error);
                 }
             }
             cx.span().end();

@@ -14,7 +14,7 @@ use opentelemetry::Context;
 
 use super::body::TracedBody;
 use crate::http_span::{self, ServerRequest};
-use crate::{outcome, propagation};
+use crate::{exception, panic, propagation};
 
 /// Traces every request to the wrapped service as a SERVER span (the [module docs](super)
 /// show where to add it).
@@ -148,7 +148,7 @@ where
             Ok(polled) => polled,
             Err(payload) => {
                 if let Some(cx) = this.span.take() {
-                    outcome::record_panic_payload(&cx.span(), &*payload);
+                    panic::record_panic_payload(&cx.span(), &*payload);
                     cx.span().end();
                 }
                 resume_unwind(payload)
@@ -167,7 +167,7 @@ where
             }
             Err(error) => {
                 if let Some(cx) = span {
-                    outcome::record_exception(
+                    exception::record_exception(
                         cx.span(),
                         std::any::type_name::<E>(),
                         error.to_string(),

@@ -14,7 +14,7 @@ use tracing_subscriber::layer::{self, Context as LayerContext};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::Fields;
-use crate::install;
+use crate::tracer;
 
 /// The bridge from `tracing` to the mackerel-trace pipeline; see the [module docs](super).
 /// Made by [`layer`](super::layer) or [`LayerBuilder`](super::LayerBuilder), with its filter.
@@ -48,11 +48,11 @@ impl LevelFilter {
 
 impl<S> layer::Filter<S> for LevelFilter {
     fn enabled(&self, meta: &Metadata<'_>, _cx: &LayerContext<'_, S>) -> bool {
-        install::tracer().is_some() && self.targets.would_enable(meta.target(), meta.level())
+        tracer::tracer().is_some() && self.targets.would_enable(meta.target(), meta.level())
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if install::tracer().is_some() && self.targets.would_enable(meta.target(), meta.level()) {
+        if tracer::tracer().is_some() && self.targets.would_enable(meta.target(), meta.level()) {
             Interest::always()
         } else {
             Interest::never()
@@ -60,7 +60,7 @@ impl<S> layer::Filter<S> for LevelFilter {
     }
 
     fn max_level_hint(&self) -> Option<tracing_core::LevelFilter> {
-        if install::tracer().is_none() {
+        if tracer::tracer().is_none() {
             return Some(tracing_core::LevelFilter::OFF);
         }
         layer::Filter::<S>::max_level_hint(&self.targets)
@@ -86,7 +86,7 @@ where
     S: Subscriber + for<'span> LookupSpan<'span>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
-        let Some(tracer) = install::tracer() else {
+        let Some(tracer) = tracer::tracer() else {
             return;
         };
         let Some(span) = ctx.span(id) else {
@@ -160,7 +160,7 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
-        if install::tracer().is_none() {
+        if tracer::tracer().is_none() {
             return;
         }
         let meta = event.metadata();

@@ -8,7 +8,7 @@ use opentelemetry::{Context, KeyValue};
 use tracing_core::Event;
 
 use super::fields::Fields;
-use crate::install;
+use crate::tracer;
 
 /// Records the query `event` describes as a span, child of `parent`.
 ///
@@ -17,7 +17,7 @@ use crate::install;
 /// statement. Bound values are never part of either. The event carries no error: a failed
 /// query is marked by the span of the code that ran it (`#[traced]` records its `Err`).
 pub(super) fn record_query(event: &Event<'_>, parent: &Context, db_system_name: Option<&str>) {
-    let Some(tracer) = install::tracer() else {
+    let Some(tracer) = tracer::tracer() else {
         return;
     };
     let end = SystemTime::now();

@@ -2,7 +2,7 @@
 
 use opentelemetry::{KeyValue, Value};
 
-use super::env::Vars;
+use super::vars::Vars;
 use super::{parse, Config};
 use crate::Error;
 
@@ -18,9 +18,13 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Vec<KeyValue>,
         .or_else(|| executable.clone())
         .unwrap_or_else(|| "unknown_service".to_owned());
     attrs.set("service.name", default_service);
-    attrs.set("telemetry.sdk.name", "opentelemetry");
-    attrs.set("telemetry.sdk.language", "rust");
-    attrs.set("telemetry.sdk.version", OTEL_VERSION);
+    // `telemetry.sdk.{name,language,version}`, as the SDK itself reports them.
+    let sdk = opentelemetry_sdk::resource::ResourceDetector::detect(
+        &opentelemetry_sdk::resource::TelemetryResourceDetector,
+    );
+    for (key, value) in sdk.iter() {
+        attrs.set(key.clone(), value.clone());
+    }
     if let Some(host) = host_name() {
         attrs.set("host.name", host);
     }
@@ -42,19 +46,16 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Vec<KeyValue>,
         attrs.set(key.clone(), value.clone());
     }
 
-    if let Some((name, value)) = vars.raw("OTEL_RESOURCE_ATTRIBUTES") {
+    if let Some((name, value)) = vars.get("OTEL_RESOURCE_ATTRIBUTES") {
         for (key, value) in parse::key_value_list(&value).map_err(|p| Error::new(name, p))? {
             attrs.set(key, value);
         }
     }
-    if let Some((_, name)) = vars.raw("OTEL_SERVICE_NAME") {
+    if let Some((_, name)) = vars.get("OTEL_SERVICE_NAME") {
         attrs.set("service.name", name.trim().to_owned());
     }
     Ok(attrs.0)
 }
-
-/// The `opentelemetry` crate version mackerel-trace is built with.
-const OTEL_VERSION: &str = "0.33.1";
 
 #[derive(Default)]
 struct Attrs(Vec<KeyValue>);

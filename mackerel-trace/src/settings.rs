@@ -1,9 +1,12 @@
-//! The resolved, validated configuration, and the small types its options take.
+//! [`Settings`]: the configuration once code, environment and defaults are merged and
+//! validated, and the small types its options take.
 
 use std::fmt;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
+
+use crate::secret::{ApiKey, Secret};
 
 /// Request body compression for OTLP export.
 ///
@@ -77,41 +80,6 @@ pub enum OffReason {
     NoDestination,
 }
 
-/// A Mackerel API key. Its `Debug` and `Display` never show the key.
-///
-/// ```
-/// let key = mackerel_trace::ApiKey::new("secret");
-/// assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub(crate) const REDACTED: &'static str = "<redacted>";
-
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        ApiKey(key.into())
-    }
-
-    /// The key itself, for building the request header.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ApiKey({})", ApiKey::REDACTED)
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(ApiKey::REDACTED)
-    }
-}
-
 /// W3C propagators named by `OTEL_PROPAGATORS`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Propagator {
@@ -131,13 +99,13 @@ pub(crate) enum Propagator {
 ///     .unwrap();
 /// assert_eq!(settings.endpoint(), Some("http://localhost:4318/v1/traces"));
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     pub(crate) destination: Destination,
     /// The proxy export requests go through; `None` to connect directly.
-    pub(crate) proxy: Option<super::proxy::Proxy>,
+    pub(crate) proxy: Option<Proxy>,
     pub(crate) api_key: Option<ApiKey>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, Secret)>,
     pub(crate) compression: Compression,
     pub(crate) export_timeout: Duration,
     pub(crate) bsp_export_timeout: Duration,
@@ -243,26 +211,30 @@ impl Settings {
     }
 }
 
-impl fmt::Debug for Settings {
+/// A proxy to send export requests through, resolved for the endpoint it serves.
+///
+/// Its `Debug` and [`Display`](fmt::Display) show the host, port and the variable it came
+/// from, never the credentials a proxy URL may carry.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Proxy {
+    /// `http://[user:pass@]host:port`, normalised.
+    pub(crate) url: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// `user:pass`, percent-decoded, when the URL carries them.
+    pub(crate) credentials: Option<String>,
+    /// The variable it was read from, for messages.
+    pub(crate) variable: &'static str,
+}
+
+impl fmt::Debug for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("destination", &self.destination)
-            .field("proxy", &self.proxy)
-            .field("api_key", &self.api_key)
-            .field(
-                "headers",
-                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .field("compression", &self.compression)
-            .field("export_timeout", &self.export_timeout)
-            .field("bsp_export_timeout", &self.bsp_export_timeout)
-            .field("shutdown_timeout", &self.shutdown_timeout)
-            .field("sampler", &self.sampler)
-            .field("schedule_delay", &self.schedule_delay)
-            .field("max_queue_size", &self.max_queue_size)
-            .field("max_export_batch_size", &self.max_export_batch_size)
-            .field("propagators", &self.propagators)
-            .field("resource", &self.resource)
-            .finish()
+        write!(f, "Proxy({self})")
+    }
+}
+
+impl fmt::Display for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "proxy {}:{} ({})", self.host, self.port, self.variable)
     }
 }

@@ -1,11 +1,12 @@
 //! Merges the environment over the values set in code, validating each variable.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use super::parse;
-use super::settings::{ApiKey, Compression, Destination, OffReason, Propagator, Sampler, Settings};
+use super::parse::{self, ExporterKind};
+use super::vars::Vars;
 use super::Config;
+use crate::secret::{ApiKey, Secret};
+use crate::settings::{Destination, OffReason, Propagator, Sampler, Settings};
 use crate::Error;
 
 /// Headers mackerel-trace sets itself; a configured header may not replace them.
@@ -17,51 +18,11 @@ const RESERVED_HEADERS: [&str; 4] = [
 ];
 const API_KEY_HEADER: &str = "mackerel-api-key";
 
-/// The variables configuration is read from: the process environment or a given map.
-pub(super) struct Vars<'a> {
-    map: Option<&'a HashMap<String, String>>,
-}
-
-impl<'a> Vars<'a> {
-    pub(super) fn raw(&self, name: &'static str) -> Option<(&'static str, String)> {
-        self.get(name)
-    }
-
-    pub(super) fn new(map: Option<&'a HashMap<String, String>>) -> Self {
-        Vars { map }
-    }
-
-    /// The variable's value; empty values count as unset, as the OpenTelemetry spec asks.
-    fn get(&self, name: &'static str) -> Option<(&'static str, String)> {
-        let value = match self.map {
-            Some(map) => map.get(name).cloned(),
-            None => std::env::var(name).ok(),
-        }?;
-        (!value.trim().is_empty()).then_some((name, value))
-    }
-
-    /// The first of `names` that is set.
-    pub(super) fn first(&self, names: &[&'static str]) -> Option<(&'static str, String)> {
-        names.iter().find_map(|name| self.get(name))
-    }
-
-    /// Parses the first of `names` that is set, naming it in the error.
-    fn parse<T>(
-        &self,
-        names: &[&'static str],
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Result<Option<T>, Error> {
-        self.first(names)
-            .map(|(name, value)| parse(&value).map_err(|problem| Error::new(name, problem)))
-            .transpose()
-    }
-}
-
 pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Error> {
     let disabled = vars
         .parse(&["OTEL_SDK_DISABLED"], parse::boolean)?
         .unwrap_or(false);
-    let exporter = vars.parse(&["OTEL_TRACES_EXPORTER"], exporter_kind)?;
+    let exporter = vars.parse(&["OTEL_TRACES_EXPORTER"], parse::exporter_kind)?;
     let protocol = vars.first(&[
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
         "OTEL_EXPORTER_OTLP_PROTOCOL",
@@ -98,7 +59,7 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
                 "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
                 "OTEL_EXPORTER_OTLP_COMPRESSION",
             ],
-            compression,
+            parse::compression,
         )?
         .or(config.compression)
         .unwrap_or_default();
@@ -143,9 +104,9 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         None => 4_096.min(max_queue_size),
     };
     let propagators = vars
-        .parse(&["OTEL_PROPAGATORS"], propagators)?
+        .parse(&["OTEL_PROPAGATORS"], parse::propagators)?
         .unwrap_or_else(|| vec![Propagator::TraceContext, Propagator::Baggage]);
-    let resource = super::resource_attrs::resolve(config, vars)?;
+    let resource = super::resource::resolve(config, vars)?;
 
     let (destination, notice) = if disabled {
         (Destination::Off(OffReason::Disabled), None)
@@ -192,7 +153,7 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
 }
 
 /// Extra request headers, name and value, in the order they are sent.
-type Headers = Vec<(String, String)>;
+type Headers = Vec<(String, Secret)>;
 
 /// The API key (environment over code) and the other headers (signal-specific variable over
 /// generic variable, environment over code for the same name).
@@ -206,7 +167,12 @@ fn api_key_and_headers(
 ) -> Result<(Option<ApiKey>, Headers), Error> {
     let mut api_key: Option<(&'static str, String)> = vars
         .first(&["MACKEREL_APIKEY", "MACKEREL_API_KEY"])
-        .or_else(|| config.api_key.clone().map(|key| ("Config::api_key", key)));
+        .or_else(|| {
+            config
+                .api_key
+                .as_ref()
+                .map(|key| ("Config::api_key", key.expose().to_owned()))
+        });
 
     let env_headers = vars
         .parse(
@@ -225,13 +191,12 @@ fn api_key_and_headers(
     let code_headers = config
         .headers
         .iter()
-        .cloned()
-        .map(|h| ("Config::header", h));
+        .map(|(name, value)| ("Config::header", (name.clone(), value.expose().to_owned())));
     let env_headers = env_headers
         .into_iter()
         .flat_map(|(name, headers)| headers.into_iter().map(move |h| (name, h)));
 
-    let mut headers: Headers = Vec::new();
+    let mut headers: Vec<(String, String)> = Vec::new();
     for (origin, (name, value)) in code_headers.chain(env_headers) {
         let lower = name.to_ascii_lowercase();
         http::HeaderName::from_bytes(lower.as_bytes())
@@ -277,35 +242,11 @@ fn api_key_and_headers(
         }
         None => None,
     };
+    let headers = headers
+        .into_iter()
+        .map(|(name, value)| (name, Secret::new(value)))
+        .collect();
     Ok((api_key, headers))
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ExporterKind {
-    Otlp,
-    Console,
-    None,
-}
-
-fn exporter_kind(value: &str) -> Result<ExporterKind, String> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "otlp" => Ok(ExporterKind::Otlp),
-        "console" => Ok(ExporterKind::Console),
-        "none" => Ok(ExporterKind::None),
-        other => Err(format!(
-            "unknown exporter {other:?}; expected otlp, console or none"
-        )),
-    }
-}
-
-fn compression(value: &str) -> Result<Compression, String> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "gzip" => Ok(Compression::Gzip),
-        "none" => Ok(Compression::None),
-        other => Err(format!(
-            "unsupported compression {other:?}; expected gzip or none"
-        )),
-    }
 }
 
 fn sampler(vars: &Vars<'_>) -> Result<Option<Sampler>, Error> {
@@ -332,21 +273,4 @@ fn sampler(vars: &Vars<'_>) -> Result<Option<Sampler>, Error> {
         }
     };
     Ok(Some(sampler))
-}
-
-fn propagators(value: &str) -> Result<Vec<Propagator>, String> {
-    let mut list = Vec::new();
-    for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match name.to_ascii_lowercase().as_str() {
-            "tracecontext" => list.push(Propagator::TraceContext),
-            "baggage" => list.push(Propagator::Baggage),
-            "none" => return Ok(Vec::new()),
-            other => {
-                return Err(format!(
-                    "unsupported propagator {other:?}; expected tracecontext, baggage or none"
-                ))
-            }
-        }
-    }
-    Ok(list)
 }
