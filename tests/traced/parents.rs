@@ -1,13 +1,11 @@
 //! Parenting: nested calls form a tree, the span is current while the function runs, `root`
 //! starts a new trace.
 
-mod traced_support;
-
+use crate::support::{assert_child_of, assert_root, capture, span};
 use mackerel_trace::opentelemetry::global;
 use mackerel_trace::opentelemetry::trace::{TraceContextExt as _, Tracer as _};
 use mackerel_trace::opentelemetry::Context;
 use mackerel_trace::traced;
-use traced_support::{assert_child_of, assert_root, capture, span};
 
 #[traced]
 fn tree_parent() {

@@ -1,14 +1,12 @@
 //! `#[track_caller]` keeps the caller's location: the body is not wrapped in a closure, and
 //! `return`/`?` still reach the outcome.
 
-mod traced_support;
-
 use std::panic::Location;
 
+use crate::support::{attr, capture, span, spans};
 use mackerel_trace::opentelemetry::trace::Status;
 use mackerel_trace::opentelemetry::Value;
 use mackerel_trace::traced;
-use traced_support::{attr, capture, span, spans};
 
 #[traced]
 #[track_caller]

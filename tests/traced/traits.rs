@@ -1,14 +1,12 @@
 //! Traits: native `async fn` in traits and their impls, and `#[async_trait]` in both orders.
 
-mod traced_support;
-
 use std::sync::Arc;
 
+use crate::support::{assert_child_of, attr, capture, span, string};
 use async_trait::async_trait;
 use mackerel_trace::opentelemetry::trace::Status;
 use mackerel_trace::opentelemetry::Value;
 use mackerel_trace::traced;
-use traced_support::{assert_child_of, attr, capture, span, string};
 
 trait Native {
     async fn native_required(&self, n: u8) -> u8;
@@ -136,9 +134,9 @@ async fn async_trait_under_a_traced_impl_block_outer_order() {
     assert_eq!(attr(&outer, "return.value"), Some(Value::I64(3)));
     assert_eq!(
         attr(&outer, "code.function.name"),
-        Some(string("traced_traits::OuterOrder::boxed_block_outer"))
+        Some(string("traced::traits::OuterOrder::boxed_block_outer"))
     );
-    let inner = traced_support::spans("inner_call");
+    let inner = crate::support::spans("inner_call");
     assert!(inner
         .iter()
         .any(|s| s.parent_span_id == outer.span_context.span_id()));
@@ -149,7 +147,7 @@ async fn async_trait_under_a_traced_impl_block_inner_order() {
     capture();
     assert_eq!(Arc::new(InnerOrder).boxed_block_inner().await, 3);
     let outer = span("InnerOrder::boxed_block_inner");
-    let inner = traced_support::spans("inner_call");
+    let inner = crate::support::spans("inner_call");
     assert!(inner
         .iter()
         .any(|s| s.parent_span_id == outer.span_context.span_id()));

@@ -1,10 +1,8 @@
 //! `kind = ...` sets the span kind; the default is internal.
 
-mod traced_support;
-
+use crate::support::{capture, span};
 use mackerel_trace::opentelemetry::trace::SpanKind;
 use mackerel_trace::traced;
-use traced_support::{capture, span};
 
 #[traced]
 fn kind_default() {}

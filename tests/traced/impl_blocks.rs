@@ -1,14 +1,12 @@
 //! `#[traced]` on impl blocks: every method as `Type::method`, method options merge (the method
 //! wins), `#[traced(skip)]` opts out.
 
-mod traced_support;
-
 use std::fmt;
 
+use crate::support::{attr, capture, in_own_trace, span, span_in, spans, string};
 use mackerel_trace::opentelemetry::trace::SpanKind;
 use mackerel_trace::opentelemetry::Value;
 use mackerel_trace::traced;
-use traced_support::{attr, capture, in_own_trace, span, span_in, spans, string};
 
 struct Repo<T> {
     items: Vec<T>,
@@ -65,7 +63,7 @@ fn every_method_is_traced_as_type_method_with_the_block_options() {
     assert_eq!(push.span_kind, SpanKind::Client);
     assert_eq!(
         attr(&push, "code.function.name"),
-        Some(string("traced_impl_blocks::Repo::repo_push"))
+        Some(string("traced::impl_blocks::Repo::repo_push"))
     );
     span_in(trace, "Repo::repo_new");
 }
@@ -81,7 +79,7 @@ fn method_options_merge_and_win() {
     assert_eq!(attr(&get, "index"), Some(Value::I64(0)));
     assert_eq!(
         attr(&get, "code.function.name"),
-        Some(string("traced_impl_blocks::Repo::repo_get"))
+        Some(string("traced::impl_blocks::Repo::repo_get"))
     );
 }
 

@@ -4,12 +4,10 @@
 #![deny(warnings)]
 #![allow(dead_code)]
 
-mod traced_support;
-
 use std::sync::Arc;
 
+use crate::support::{capture, span};
 use mackerel_trace::traced;
-use traced_support::{capture, span};
 
 // Shadow every prelude name the expansion could have used.
 mod shadowing {

@@ -1,12 +1,10 @@
 //! Typed attribute values through `AttributeValue`.
 
-mod traced_support;
-
 use std::borrow::Cow;
 
+use crate::support::{attr, capture, span, string};
 use mackerel_trace::opentelemetry::{Array, Value};
 use mackerel_trace::traced;
-use traced_support::{attr, capture, span, string};
 
 #[allow(clippy::too_many_arguments)]
 #[traced(record(

@@ -1,13 +1,11 @@
 //! A panic unwinding through a traced function ends its span with status Error and an
 //! `exception` event carrying the message; the panic keeps unwinding.
 
-mod traced_support;
-
 use std::panic;
 
+use crate::support::{capture, event_attr, events, span, string};
 use mackerel_trace::opentelemetry::trace::Status;
 use mackerel_trace::traced;
-use traced_support::{capture, event_attr, events, span, string};
 
 #[traced]
 fn panics_with_a_message(n: u32) -> u32 {

@@ -1,4 +1,4 @@
-//! Shared by the `traced_*` tests: one in-memory capture per test binary (the installed tracer is
+//! Shared by the `#[traced]` test modules: one in-memory capture for the test binary (the installed tracer is
 //! process-wide), and lookups by span name — each test traces functions with names of its own.
 
 #![allow(dead_code)] // each test file uses a different part

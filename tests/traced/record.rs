@@ -1,13 +1,11 @@
 //! `record(...)`: only what is named, with sigils and keyed expressions.
 
-mod traced_support;
-
 use std::cell::Cell;
 use std::fmt;
 
+use crate::support::{attr, capture, span, string};
 use mackerel_trace::opentelemetry::Value;
 use mackerel_trace::traced;
-use traced_support::{attr, capture, span, string};
 
 struct User {
     id: u64,

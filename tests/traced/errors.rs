@@ -1,14 +1,12 @@
 //! `Err` → status Error, `error.type`, one `exception` event; detected by type, not spelling.
 
-mod traced_support;
-
 use std::fmt;
 use std::io;
 
+use crate::support::{attr, capture, event_attr, events, span, string};
 use mackerel_trace::opentelemetry::trace::Status;
 use mackerel_trace::opentelemetry_sdk::trace::SpanData;
 use mackerel_trace::traced;
-use traced_support::{attr, capture, event_attr, events, span, string};
 
 #[derive(Debug)]
 struct Outer(Inner);
@@ -157,7 +155,7 @@ fn err_sets_error_status_error_type_and_exception_event_with_the_source_chain() 
     assert!(fails_with_a_chain().is_err());
     assert_error(
         &span("fails_with_a_chain"),
-        "traced_errors::Outer",
+        "traced::errors::Outer",
         "outer failed",
         "outer failed\ncaused by: inner cause",
     );
@@ -186,7 +184,7 @@ fn aliases_count_as_results() {
     let _ = own_alias();
     assert_error(
         &span("own_alias"),
-        "traced_errors::Outer",
+        "traced::errors::Outer",
         "outer failed",
         "outer failed\ncaused by: inner cause",
     );
@@ -234,23 +232,23 @@ fn display_only_debug_only_and_opaque_errors() {
     let _ = display_only();
     assert_error(
         &span("display_only"),
-        "traced_errors::DisplayOnly",
+        "traced::errors::DisplayOnly",
         "display only",
         "display only",
     );
     let _ = debug_only();
     assert_error(
         &span("debug_only"),
-        "traced_errors::DebugOnly",
+        "traced::errors::DebugOnly",
         "DebugOnly",
         "DebugOnly",
     );
     let _ = neither();
     assert_error(
         &span("neither"),
-        "traced_errors::Neither",
-        "traced_errors::Neither",
-        "traced_errors::Neither",
+        "traced::errors::Neither",
+        "traced::errors::Neither",
+        "traced::errors::Neither",
     );
 }
 
@@ -259,7 +257,7 @@ fn question_mark_and_early_return_are_seen() {
     capture();
     assert!(question_mark(true).is_err());
     assert_eq!(question_mark(false).ok(), Some(3));
-    let spans = traced_support::spans("question_mark");
+    let spans = crate::support::spans("question_mark");
     assert_eq!(spans.len(), 2);
     assert!(matches!(spans[0].status, Status::Error { .. }));
     assert_eq!(spans[1].status, Status::Unset);
@@ -283,7 +281,7 @@ fn generic_errors_use_their_bounds() {
     let _ = generic_error(Outer(Inner));
     assert_error(
         &span("generic_error"),
-        "traced_errors::Outer",
+        "traced::errors::Outer",
         "outer failed",
         "outer failed\ncaused by: inner cause",
     );

@@ -1,15 +1,13 @@
 //! `async fn` and `fn -> impl Future`: the span starts at the call, is current on every poll, and
 //! ends when the future completes, or is dropped unfinished (with a `cancelled` event).
 
-mod traced_support;
-
 use std::future::Future;
 use std::time::Duration;
 
+use crate::support::{assert_child_of, attr, capture, events, span};
 use mackerel_trace::opentelemetry::trace::{Status, TraceContextExt as _};
 use mackerel_trace::opentelemetry::{Context, Value};
 use mackerel_trace::traced;
-use traced_support::{assert_child_of, attr, capture, events, span};
 
 #[traced]
 async fn async_child() -> u8 {

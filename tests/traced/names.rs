@@ -1,10 +1,8 @@
 //! Span names and source location.
 
-mod traced_support;
-
+use crate::support::{attr, capture, span, string};
 use mackerel_trace::opentelemetry::Value;
 use mackerel_trace::traced;
-use traced_support::{attr, capture, span, string};
 
 #[traced]
 fn default_name_is_the_function_name() -> u8 {
@@ -34,7 +32,7 @@ fn default_span_name_is_the_function_name() {
     let span = span("default_name_is_the_function_name");
     assert_eq!(
         attr(&span, "code.function.name"),
-        Some(string("traced_names::default_name_is_the_function_name"))
+        Some(string("traced::names::default_name_is_the_function_name"))
     );
 }
 
@@ -45,7 +43,7 @@ fn name_option_sets_the_span_name_but_not_the_function_name() {
     let span = span("custom-name");
     assert_eq!(
         attr(&span, "code.function.name"),
-        Some(string("traced_names::renamed"))
+        Some(string("traced::names::renamed"))
     );
 }
 
@@ -56,7 +54,7 @@ fn raw_identifiers_lose_their_prefix() {
     let span = span("type");
     assert_eq!(
         attr(&span, "code.function.name"),
-        Some(string("traced_names::type"))
+        Some(string("traced::names::type"))
     );
 }
 
@@ -73,8 +71,8 @@ fn source_location_is_the_line_of_the_function_name() {
     located();
     let span = span("located");
     assert_eq!(attr(&span, "code.file.path"), Some(string(file!())));
-    // `fn located` is on line 15 of this file.
-    assert_eq!(attr(&span, "code.line.number"), Some(Value::I64(15)));
+    // `fn located` is on line 13 of this file.
+    assert_eq!(attr(&span, "code.line.number"), Some(Value::I64(13)));
     assert_eq!(attr(&span, "code.filepath"), None);
     assert_eq!(attr(&span, "code.lineno"), None);
 }
