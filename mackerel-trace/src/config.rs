@@ -16,9 +16,6 @@ use crate::settings::{Compression, Sampler, Settings};
 use crate::{Error, Guard};
 use vars::{VarMap, Vars};
 
-/// Where Mackerel receives traces when no endpoint is configured.
-pub const MACKEREL_ENDPOINT: &str = "https://otlp-vaxila.mackerelio.com/v1/traces";
-
 /// Configuration of the pipeline to Mackerel, set in code; the environment overrides it.
 ///
 /// Variables read (environment beats code beats defaults): `MACKEREL_APIKEY` then

@@ -1,4 +1,4 @@
-//! The readable console exporter behind `OTEL_TRACES_EXPORTER=console` (SPEC §6).
+//! The readable console exporter behind `OTEL_TRACES_EXPORTER=console`.
 //!
 //! Finished spans are held per trace until the trace's local root ends, then the whole trace
 //! is written to stderr as one indented tree (see [`render`] for the layout). A span whose

@@ -61,13 +61,13 @@ mod tracer;
 pub mod tracing;
 mod value;
 
-pub use config::{init, Config, MACKEREL_ENDPOINT};
+pub use config::{init, Config};
 pub use error::Error;
 pub use export::ExportStats;
 pub use guard::Guard;
 pub use mackerel_trace_macros::{main, traced};
 pub use secret::ApiKey;
-pub use settings::{Compression, Destination, OffReason, Sampler, Settings};
+pub use settings::{Compression, Destination, OffReason, Sampler, Settings, MACKEREL_ENDPOINT};
 pub use tracer::set_tracer_provider;
 pub use value::{ArrayElement, AttributeValue};
 

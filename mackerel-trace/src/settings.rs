@@ -8,6 +8,9 @@ use opentelemetry::KeyValue;
 
 use crate::secret::{ApiKey, Secret};
 
+/// Where Mackerel receives traces when no endpoint is configured.
+pub const MACKEREL_ENDPOINT: &str = "https://otlp-vaxila.mackerelio.com/v1/traces";
+
 /// Request body compression for OTLP export.
 ///
 /// ```
@@ -15,7 +18,7 @@ use crate::secret::{ApiKey, Secret};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Compression {
-    /// gzip (the default; Mackerel accepts it and it cuts bytes on the wire about tenfold).
+    /// gzip at level 1 (the default; Mackerel accepts it): bodies about 2.4× smaller.
     #[default]
     Gzip,
     /// Uncompressed protobuf.
@@ -53,7 +56,7 @@ pub enum Sampler {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Destination {
-    /// Mackerel's OTLP endpoint ([`MACKEREL_ENDPOINT`](crate::MACKEREL_ENDPOINT)).
+    /// Mackerel's OTLP endpoint ([`MACKEREL_ENDPOINT`](MACKEREL_ENDPOINT)).
     Mackerel,
     /// An OTLP/HTTP endpoint given in code or the environment, such as a Collector.
     Endpoint(String),
@@ -129,7 +132,7 @@ impl Settings {
     /// The URL spans are posted to, when they are exported over OTLP.
     pub fn endpoint(&self) -> Option<&str> {
         match &self.destination {
-            Destination::Mackerel => Some(crate::MACKEREL_ENDPOINT),
+            Destination::Mackerel => Some(MACKEREL_ENDPOINT),
             Destination::Endpoint(url) => Some(url),
             Destination::Console | Destination::Off(_) => None,
         }

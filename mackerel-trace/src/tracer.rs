@@ -51,13 +51,18 @@ pub fn set_tracer_provider(provider: SdkTracerProvider) {
     let tracer: &'static mut SdkTracer = Box::leak(Box::new(provider.tracer_with_scope(scope)));
     TRACER.store(tracer, Ordering::Release);
     opentelemetry::global::set_tracer_provider(provider);
-    #[cfg(feature = "tracing")]
-    crate::tracing::pipeline_changed();
+    pipeline_changed();
 }
 
 /// Stops sending `#[traced]` spans anywhere; later traced calls cost one branch.
 pub(crate) fn clear_tracer() {
     TRACER.store(std::ptr::null_mut(), Ordering::Release);
+    pipeline_changed();
+}
+
+/// Tells `tracing` callsites to ask the bridge's filter again: it answers "never" while no
+/// pipeline is installed, so that `tracing` spans cost nothing then.
+fn pipeline_changed() {
     #[cfg(feature = "tracing")]
-    crate::tracing::pipeline_changed();
+    tracing_core::callsite::rebuild_interest_cache();
 }

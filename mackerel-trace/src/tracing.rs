@@ -43,7 +43,6 @@ use tracing_subscriber::filter::{Filtered, Targets};
 use tracing_subscriber::layer::Layer as _;
 use tracing_subscriber::registry::LookupSpan;
 
-pub(crate) use layer::pipeline_changed;
 pub use layer::{LevelFilter, TracingLayer};
 
 /// The variable that replaces the layer's default filter.

@@ -1,4 +1,4 @@
-//! The configuration contract (SPEC §3–4): where traces go, the API key and headers, each
+//! The configuration contract: where traces go, the API key and headers, each
 //! `OTEL_*`/`MACKEREL_*` variable and its precedence over code, the resource, and one named,
 //! secret-free error for every malformed value.
 //!

@@ -1,3 +1,5 @@
+//! The console exporter's output, snapshot by snapshot: tree layout, colour, durations, buffering.
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};

@@ -1,3 +1,5 @@
+//! [`SpanCapture`]: spans kept in memory, for asserting on what `#[traced]` recorded.
+
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 

@@ -67,11 +67,6 @@ impl<S> layer::Filter<S> for LevelFilter {
     }
 }
 
-/// Called when a pipeline is installed or cleared: callsites ask the filter again.
-pub(crate) fn pipeline_changed() {
-    tracing_core::callsite::rebuild_interest_cache();
-}
-
 /// What the layer keeps in a `tracing` span's extensions: the OpenTelemetry context whose
 /// current span mirrors it.
 struct Mirrored(Context);

@@ -1,3 +1,5 @@
+//! [`ReceivedRequest`] and [`ReceivedSpan`]: one decoded export request and its spans, for assertions.
+
 use std::io::Read as _;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

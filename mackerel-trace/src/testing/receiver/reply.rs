@@ -1,3 +1,5 @@
+//! [`Reply`]: what the receiver answers, to script failures (status codes, delays, Retry-After).
+
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
