@@ -309,9 +309,53 @@ fn a_refused_endpoint_is_reported_at_exit_with_its_url_and_cause_without_waiting
     );
     assert!(stderr.contains("refused"), "{stderr}");
     assert!(
+        stderr.contains("check the endpoint URL and that a receiver is listening there"),
+        "{stderr}"
+    );
+    assert!(
         !stderr.contains("mkr-refused-key"),
         "the key leaked: {stderr}"
     );
     // Connection refused is retried briefly (about a second), not for the 5 s shutdown bound.
     assert!(took < Duration::from_secs(4), "took {took:?}");
+}
+
+#[test]
+fn a_console_fallback_run_ends_by_saying_how_to_send_for_real() {
+    let output = Command::new(env!("CARGO_BIN_EXE_scenario"))
+        .arg("console_fallback")
+        .env_clear()
+        .output()
+        .expect("scenario runs");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|line| !line.is_empty()).collect();
+    assert!(
+        lines.first().is_some_and(|line| line.starts_with("trace ")),
+        "the trace comes first: {stderr}"
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some("mackerel-trace: printed the traces here because no destination is set: set MACKEREL_APIKEY to send them to Mackerel, or OTEL_EXPORTER_OTLP_ENDPOINT (such as http://localhost:4318) to send them to a Collector"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("mackerel-trace:").count(),
+        1,
+        "one hint, said once: {stderr}"
+    );
+}
+
+#[test]
+fn an_asked_for_console_ends_without_the_hint() {
+    let output = Command::new(env!("CARGO_BIN_EXE_scenario"))
+        .arg("console_fallback")
+        .env_clear()
+        .env("OTEL_TRACES_EXPORTER", "console")
+        .output()
+        .expect("scenario runs");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("trace "), "{stderr}");
+    assert!(!stderr.contains("mackerel-trace:"), "{stderr}");
 }

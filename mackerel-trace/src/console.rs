@@ -29,6 +29,7 @@ pub(crate) struct ConsoleExporter {
     colour: bool,
     service_name: Option<String>,
     duration: fn(Duration) -> String,
+    width: usize,
     buffer: Mutex<TraceBuffer>,
 }
 
@@ -37,7 +38,9 @@ impl ConsoleExporter {
     pub(crate) fn new() -> Self {
         let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let colour = std::io::stderr().is_terminal() && !no_colour;
-        Self::with_writer(Box::new(std::io::stderr()), colour)
+        let mut exporter = Self::with_writer(Box::new(std::io::stderr()), colour);
+        exporter.width = terminal_width();
+        exporter
     }
 
     /// Writes to `writer`, with ANSI colour codes when `colour` is true.
@@ -47,6 +50,7 @@ impl ConsoleExporter {
             colour,
             service_name: None,
             duration: format_duration,
+            width: 100,
             buffer: Mutex::new(TraceBuffer::default()),
         }
     }
@@ -56,6 +60,7 @@ impl ConsoleExporter {
             colour: self.colour,
             service_name: self.service_name.as_deref(),
             duration: self.duration,
+            width: self.width,
         };
         for spans in traces {
             let text = render_trace(&spans, &options);
@@ -113,6 +118,30 @@ impl SpanExporter for ConsoleExporter {
             .get(&Key::from_static_str("service.name"))
             .map(|v| v.as_str().into_owned());
     }
+}
+
+/// Columns of the terminal stderr writes to: its size when it is one, else `COLUMNS`, else 80.
+fn terminal_width() -> usize {
+    #[cfg(unix)]
+    if std::io::stderr().is_terminal() {
+        let mut size = libc::winsize {
+            ws_row: 0,
+            ws_col: 0,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCGWINSZ writes one `winsize` into the pointer it is given, which points
+        // at a live, writable `winsize`.
+        let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+        if ok && size.ws_col > 0 {
+            return usize::from(size.ws_col);
+        }
+    }
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.trim().parse::<usize>().ok())
+        .filter(|&columns| columns > 0)
+        .unwrap_or(80)
 }
 
 /// Hands each finished span to the [`ConsoleExporter`] as it ends (as the SDK's simple

@@ -28,6 +28,7 @@ struct Running {
     provider: SdkTracerProvider,
     shutdown_timeout: Duration,
     report: Arc<Report>,
+    exit_hint: Option<&'static str>,
 }
 
 impl Guard {
@@ -35,12 +36,14 @@ impl Guard {
         provider: SdkTracerProvider,
         shutdown_timeout: Duration,
         report: Arc<Report>,
+        exit_hint: Option<&'static str>,
     ) -> Self {
         Guard {
             running: Some(Running {
                 provider,
                 shutdown_timeout,
                 report,
+                exit_hint,
             }),
         }
     }
@@ -91,6 +94,9 @@ impl Guard {
         let _ = running
             .provider
             .shutdown_with_timeout(running.shutdown_timeout);
+        if let Some(hint) = running.exit_hint {
+            eprintln!("mackerel-trace: {hint}");
+        }
         running.report.stats()
     }
 }

@@ -78,7 +78,12 @@ pub(crate) fn start(settings: &Settings) -> Guard {
     };
     let provider = builder.build();
     crate::tracer::set_tracer_provider(provider.clone());
-    Guard::new(provider, settings.shutdown_timeout, report)
+    Guard::new(
+        provider,
+        settings.shutdown_timeout,
+        report,
+        settings.exit_hint,
+    )
 }
 
 /// The stock OTLP/HTTP exporter with every value set explicitly, so that what it would read

@@ -121,6 +121,8 @@ pub struct Settings {
     pub(crate) resource: Vec<KeyValue>,
     /// A notice for stderr when tracing is off for a reason the user may not expect.
     pub(crate) notice: Option<&'static str>,
+    /// A line for stderr after the last trace is printed, saying what to set up next.
+    pub(crate) exit_hint: Option<&'static str>,
 }
 
 impl Settings {

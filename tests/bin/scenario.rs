@@ -65,6 +65,17 @@ fn config_from_map() {
     drop(guard);
 }
 
+/// Nothing configured, console as the fallback (the quickstart's setup).
+fn console_fallback() {
+    let guard = mackerel_trace::Config::new()
+        .service_name("scenario-fallback")
+        .fallback_to_console()
+        .init()
+        .expect("valid configuration");
+    work();
+    drop(guard);
+}
+
 fn main() -> Result<(), String> {
     let shape = std::env::args().nth(1).unwrap_or_default();
     match shape.as_str() {
@@ -75,6 +86,7 @@ fn main() -> Result<(), String> {
         "tokio_current_inner" => tokio_current_inner(),
         "tokio_current_outer_panic" => tokio_current_outer_panic(),
         "config_from_map" => config_from_map(),
+        "console_fallback" => console_fallback(),
         other => return Err(format!("unknown scenario {other:?}")),
     }
     Ok(())

@@ -108,20 +108,25 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         .unwrap_or_else(|| vec![Propagator::TraceContext, Propagator::Baggage]);
     let resource = super::resource::resolve(config, vars)?;
 
-    let (destination, notice) = if disabled {
-        (Destination::Off(OffReason::Disabled), None)
+    // `exit_hint`: the console stood in for a destination that is not set up yet, so the run
+    // ends by saying how to send for real.
+    let (destination, notice, exit_hint) = if disabled {
+        (Destination::Off(OffReason::Disabled), None, None)
     } else {
         match exporter {
-            Some(ExporterKind::None) => (Destination::Off(OffReason::ExporterNone), None),
-            Some(ExporterKind::Console) => (Destination::Console, None),
-            None if config.console => (Destination::Console, None),
+            Some(ExporterKind::None) => (Destination::Off(OffReason::ExporterNone), None, None),
+            Some(ExporterKind::Console) => (Destination::Console, None, None),
+            None if config.console => (Destination::Console, None, None),
             Some(ExporterKind::Otlp) | None => match (endpoint, &api_key) {
-                (Some(url), _) => (Destination::Endpoint(url), None),
-                (None, Some(_)) => (Destination::Mackerel, None),
-                (None, None) if config.console_fallback => (Destination::Console, None),
+                (Some(url), _) => (Destination::Endpoint(url), None, None),
+                (None, Some(_)) => (Destination::Mackerel, None, None),
+                (None, None) if config.console_fallback => {
+                    (Destination::Console, None, Some(FALLBACK_HINT))
+                }
                 (None, None) => (
                     Destination::Off(OffReason::NoDestination),
                     Some("no Mackerel API key: set MACKEREL_APIKEY to send traces to Mackerel, or OTEL_TRACES_EXPORTER=console to print them here; tracing is off"),
+                    None,
                 ),
             },
         }
@@ -149,8 +154,12 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         propagators,
         resource,
         notice,
+        exit_hint,
     })
 }
+
+/// Said at exit when the console stood in for a destination that is not set up yet.
+const FALLBACK_HINT: &str = "printed the traces here because no destination is set: set MACKEREL_APIKEY to send them to Mackerel, or OTEL_EXPORTER_OTLP_ENDPOINT (such as http://localhost:4318) to send them to a Collector";
 
 /// Extra request headers, name and value, in the order they are sent.
 type Headers = Vec<(String, Secret)>;

@@ -11,9 +11,6 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::paint::{Line, Paint};
 
-/// Attributes move to their own lines when the span line would pass this many columns.
-const LINE_WIDTH: usize = 100;
-
 /// How a trace is drawn.
 pub(crate) struct RenderOptions<'a> {
     /// ANSI colour: bold names, red errors, dim attributes.
@@ -22,6 +19,8 @@ pub(crate) struct RenderOptions<'a> {
     pub(crate) service_name: Option<&'a str>,
     /// Formats span durations and event offsets; tests swap it for a fixed string.
     pub(crate) duration: fn(Duration) -> String,
+    /// Columns a line may take: attributes and event details wrap to stay within it.
+    pub(crate) width: usize,
 }
 
 /// Renders `spans` (one trace, any order) as a header line and one tree per top-level span.
@@ -173,8 +172,8 @@ fn render_span(
     if span.dropped_attributes_count > 0 {
         pieces.push(format!("(+{} dropped)", span.dropped_attributes_count));
     }
-    let fits =
-        line.width + pieces.iter().map(|p| p.chars().count() + 1).sum::<usize>() <= LINE_WIDTH;
+    let width = options.width;
+    let fits = line.width + pieces.iter().map(|p| p.chars().count() + 1).sum::<usize>() <= width;
     if fits {
         for piece in &pieces {
             line.push(" ", Paint::Plain);
@@ -185,20 +184,7 @@ fn render_span(
         line.finish(out);
         let mut line = Line::new(colour);
         line.push(detail_prefix, Paint::Plain);
-        let start_width = line.width;
-        for piece in &pieces {
-            let width = piece.chars().count();
-            if line.width > start_width && line.width + 1 + width > LINE_WIDTH {
-                line.finish(out);
-                line = Line::new(colour);
-                line.push(detail_prefix, Paint::Plain);
-            }
-            if line.width > start_width {
-                line.push(" ", Paint::Plain);
-            }
-            line.push(piece, Paint::Dim);
-        }
-        line.finish(out);
+        push_wrapped(line, &pieces, detail_prefix, width, colour, out);
     }
 
     for event in span.events.iter() {
@@ -213,27 +199,46 @@ fn render_span(
         line.push(&event.name, paint);
         let offset = (options.duration)(elapsed(span.start_time, event.timestamp));
         line.push(&format!(" +{offset}"), Paint::Dim);
+        let message = event
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == "exception.message")
+            .map(|kv| kv.value.as_str());
         let mut multiline = Vec::new();
+        let mut pieces = Vec::new();
         for kv in &event.attributes {
             match &kv.value {
+                // A stacktrace that only repeats the message (an error without a source) says
+                // nothing new.
+                Value::String(s)
+                    if kv.key.as_str() == "exception.stacktrace"
+                        && message.as_deref() == Some(s.as_str()) => {}
                 Value::String(s)
                     if kv.key.as_str() == "exception.stacktrace" && s.as_str().contains('\n') =>
                 {
                     multiline.push((kv.key.as_str(), s.as_str()));
                 }
-                _ => {
-                    line.push(" ", Paint::Plain);
-                    line.push(&format_attribute(kv), Paint::Dim);
-                }
+                _ => pieces.push(format_attribute(kv)),
             }
         }
         if event.dropped_attributes_count > 0 {
-            line.push(
-                &format!(" (+{} dropped)", event.dropped_attributes_count),
-                Paint::Dim,
-            );
+            pieces.push(format!("(+{} dropped)", event.dropped_attributes_count));
         }
-        line.finish(out);
+        let indent = format!("{detail_prefix}    ");
+        let fits = line.width + pieces.iter().map(|p| p.chars().count() + 1).sum::<usize>()
+            <= options.width;
+        if fits || pieces.is_empty() {
+            for piece in &pieces {
+                line.push(" ", Paint::Plain);
+                line.push(piece, Paint::Dim);
+            }
+            line.finish(out);
+        } else {
+            line.finish(out);
+            let mut line = Line::new(colour);
+            line.push(&indent, Paint::Plain);
+            push_wrapped(line, &pieces, &indent, options.width, colour, out);
+        }
         for (key, text) in multiline {
             let mut line = Line::new(colour);
             line.push(detail_prefix, Paint::Plain);
@@ -241,9 +246,15 @@ fn render_span(
             line.finish(out);
             for text_line in text.trim_end().lines() {
                 let mut line = Line::new(colour);
-                line.push(detail_prefix, Paint::Plain);
-                line.push(&format!("    {text_line}"), Paint::Dim);
-                line.finish(out);
+                line.push(&indent, Paint::Plain);
+                push_wrapped(
+                    line,
+                    &[text_line.to_owned()],
+                    &indent,
+                    options.width,
+                    colour,
+                    out,
+                );
             }
         }
     }
@@ -259,6 +270,56 @@ fn render_span(
 }
 
 /// Human duration: `512ns`, `812µs`, `12.3ms`, `1.204s`.
+/// Finishes `line` with `pieces`, separated by spaces: a piece that does not fit on the line
+/// starts a new one at `indent`, and a piece longer than a whole line is broken at spaces (or
+/// anywhere, for a word longer than the line).
+fn push_wrapped(
+    mut line: Line,
+    pieces: &[String],
+    indent: &str,
+    width: usize,
+    colour: bool,
+    out: &mut String,
+) {
+    let start = indent.chars().count();
+    // At least 20 columns of text, however deep the tree.
+    let room = width.saturating_sub(start).max(20);
+    for piece in pieces {
+        for chunk in chunks(piece, room) {
+            let chunk_width = chunk.chars().count();
+            if line.width > start && line.width + 1 + chunk_width > start + room {
+                line.finish(out);
+                line = Line::new(colour);
+                line.push(indent, Paint::Plain);
+            }
+            if line.width > start {
+                line.push(" ", Paint::Plain);
+            }
+            line.push(chunk, Paint::Dim);
+        }
+    }
+    line.finish(out);
+}
+
+/// `text` cut into pieces of at most `room` columns, at spaces where it can be.
+fn chunks(text: &str, room: usize) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while rest.chars().count() > room {
+        let limit = rest.char_indices().nth(room).map_or(rest.len(), |(i, _)| i);
+        let cut = rest[..limit]
+            .rfind(' ')
+            .filter(|&at| at > 0)
+            .unwrap_or(limit);
+        pieces.push(rest[..cut].trim_end());
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() || pieces.is_empty() {
+        pieces.push(rest);
+    }
+    pieces
+}
+
 pub(crate) fn format_duration(duration: Duration) -> String {
     let nanos = duration.as_nanos();
     if nanos < 1_000 {

@@ -402,3 +402,47 @@ fn a_span_whose_remote_parent_is_open_here_prints_in_its_parents_tree() {
     assert!(output.text().contains("GET /other"));
     let _ = provider.shutdown();
 }
+
+#[test]
+fn exception_details_wrap_to_the_width_and_a_stacktrace_that_repeats_the_message_is_left_out() {
+    let output = Output::default();
+    let mut exporter = ConsoleExporter::with_writer(Box::new(output.clone()), false);
+    exporter.width = 80;
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter)
+        .build();
+    let tracer = provider.tracer("test");
+    let message = "the inventory service refused the reservation for sku tea-42 because the \
+                   warehouse in Osaka reported zero units on hand at 09:14";
+    let mut span = tracer
+        .span_builder("reserve")
+        .with_start_time(at(0))
+        .start(&tracer);
+    span.add_event_with_timestamp(
+        "exception",
+        at(1_000),
+        vec![
+            KeyValue::new("exception.type", "shop::ReserveError"),
+            KeyValue::new("exception.message", message),
+            KeyValue::new("exception.stacktrace", message),
+        ],
+    );
+    span.end_with_timestamp(at(2_000));
+    let text = output.text();
+    let body: Vec<&str> = text.trim_end().lines().skip(1).collect();
+    assert_eq!(
+        &body,
+        &[
+            "reserve 2.0ms",
+            "   • exception +1.0ms",
+            "       exception.type=\"shop::ReserveError\"",
+            "       exception.message=\"the inventory service refused the reservation for sku",
+            "       tea-42 because the warehouse in Osaka reported zero units on hand at",
+            "       09:14\"",
+        ],
+        "{text}"
+    );
+    assert!(body.iter().all(|line| line.chars().count() <= 80), "{text}");
+    assert!(!text.contains("exception.stacktrace"), "{text}");
+    provider.shutdown().unwrap();
+}

@@ -136,8 +136,13 @@ impl SpanProcessor for BatchProcessor {
                 let _ = worker.join();
             }
         } else {
+            let why = self
+                .report
+                .pending_failure()
+                .map(|why| format!(" (the last attempt: {why})"))
+                .unwrap_or_default();
             eprintln!(
-                "mackerel-trace: flushing spans at exit did not finish within {} ms; spans still queued were not sent",
+                "mackerel-trace: flushing spans at exit did not finish within {} ms{why}; spans still queued were not sent",
                 timeout.as_millis()
             );
         }

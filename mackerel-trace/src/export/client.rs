@@ -175,8 +175,14 @@ impl Client {
             }
         };
         sent.map_err(|err| match &self.proxy {
-            Some(proxy) => format!("could not reach {} through {proxy}: {err}", self.endpoint),
-            None => format!("could not reach {}: {err}", self.endpoint),
+            Some(proxy) => format!(
+                "could not reach {} through {proxy}: {err}; check that proxy, or name the endpoint's host in NO_PROXY",
+                self.endpoint
+            ),
+            None => format!(
+                "could not reach {}: {err}; check the endpoint URL and that a receiver is listening there",
+                self.endpoint
+            ),
         })
     }
 
@@ -200,8 +206,15 @@ impl Client {
                 self.endpoint
             ));
         } else {
+            let hint = match status {
+                404 | 405 => {
+                    "; check the endpoint's path (an OTLP/HTTP receiver takes traces at /v1/traces)"
+                }
+                429 | 502..=504 => "; retried, the receiver is overloaded or unavailable",
+                _ => "",
+            };
             self.report
-                .note_failure(format!("{} answered HTTP {status}", self.endpoint));
+                .note_failure(format!("{} answered HTTP {status}{hint}", self.endpoint));
         }
     }
 }

@@ -109,6 +109,12 @@ impl Report {
         }
     }
 
+    /// Why the export in progress is failing, if an attempt failed: for the exit line when
+    /// flushing runs out of time mid-retry.
+    pub(crate) fn pending_failure(&self) -> Option<String> {
+        self.state.lock().ok()?.pending_failure.clone()
+    }
+
     /// The endpoint refused the API key: said once per process, whatever happens later.
     pub(crate) fn key_rejected(&self, endpoint: &str, status: u16) {
         if !self.key_rejection_reported.swap(true, Ordering::Relaxed) {
