@@ -1,4 +1,4 @@
-//! The five-minute tour: `cargo run --example quickstart`.
+//! The five-minute tour: `cargo run` at the repository root.
 //!
 //! With no `MACKEREL_APIKEY` set it prints the trace as a tree on stderr. Set the key (or
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://localhost:4318/v1/traces` for a local

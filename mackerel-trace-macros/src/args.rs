@@ -6,8 +6,9 @@ use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Ident, LitStr, Path, Token, Type};
 
+use crate::diag::{did_you_mean, list, set};
+use crate::options::parse_options;
 use crate::record::{self, Entry};
-use crate::valid::{did_you_mean, Errors};
 
 /// Options a user can write, for "did you mean" and the list in errors.
 pub(crate) const OPTIONS: &[&str] = &["name", "kind", "record", "ret", "root", "crate", "skip"];
@@ -91,32 +92,6 @@ fn parse_args(input: ParseStream) -> syn::Result<Args> {
     Ok(args)
 }
 
-/// Parses a comma list of options (`key`, `key = ..`, `key(..)`; `crate` is a key too), handing
-/// each key to `each` to take its value. Mistakes `each` reports are collected, so one attribute
-/// shows all of them at once. Shared by `#[traced]` and `#[main]`.
-pub(crate) fn parse_options(
-    input: ParseStream,
-    mut each: impl FnMut(&Ident, ParseStream) -> syn::Result<()>,
-) -> syn::Result<()> {
-    let mut errors = Errors::default();
-    while !input.is_empty() {
-        let key: Ident = if input.peek(Token![crate]) {
-            let token: Token![crate] = input.parse()?;
-            Ident::new("crate", token.span)
-        } else {
-            input.call(syn::ext::IdentExt::parse_any)?
-        };
-        if let Err(err) = each(&key, input) {
-            errors.push(err);
-        }
-        if input.is_empty() {
-            break;
-        }
-        input.parse::<Token![,]>()?;
-    }
-    errors.finish()
-}
-
 /// What follows an option's name: `= tokens` up to the next top-level comma, `(group)`, or nothing.
 enum Value {
     None,
@@ -146,7 +121,6 @@ fn take_value(input: ParseStream) -> syn::Result<Value> {
 
 fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
     let name = key.to_string();
-    let duplicate = || syn::Error::new(key.span(), format!("duplicate option `{name}`"));
     match (name.as_str(), value) {
         ("name", Value::Assign(tokens)) => {
             let lit: LitStr = syn::parse2(tokens).map_err(|e| {
@@ -158,7 +132,7 @@ fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
                     "the span name must not be empty",
                 ));
             }
-            set(&mut args.name, lit, duplicate)
+            set(&mut args.name, lit, key)
         }
         ("kind", Value::Assign(tokens)) => {
             let ident: Ident = syn::parse2(tokens.clone()).map_err(|_| {
@@ -175,7 +149,7 @@ fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
                     ),
                 ));
             }
-            set(&mut args.kind, ident, duplicate)
+            set(&mut args.kind, ident, key)
         }
         ("record", Value::Group(group)) if group.stream().is_empty() => Err(syn::Error::new(
             group.span(),
@@ -183,7 +157,7 @@ fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
         )),
         ("record", Value::Group(group)) => {
             let entries = record::parse(group.stream())?;
-            set(&mut args.record, (key.clone(), entries), duplicate)
+            set(&mut args.record, (key.clone(), entries), key)
         }
         ("ret", Value::None) => set(
             &mut args.ret,
@@ -191,7 +165,7 @@ fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
                 keyword: key.clone(),
                 sigil: None,
             },
-            duplicate,
+            key,
         ),
         ("ret", Value::Group(group)) => {
             let sigil = Parser::parse2(record::Sigil::parse_alone, group.stream())?;
@@ -201,14 +175,14 @@ fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
                     keyword: key.clone(),
                     sigil: Some(sigil),
                 },
-                duplicate,
+                key,
             )
         }
-        ("root", Value::None) => set(&mut args.root, key.clone(), duplicate),
-        ("skip", Value::None) => set(&mut args.skip, key.clone(), duplicate),
+        ("root", Value::None) => set(&mut args.root, key.clone(), key),
+        ("skip", Value::None) => set(&mut args.skip, key.clone(), key),
         ("crate", Value::Assign(tokens)) => {
             let path: Path = Parser::parse2(Path::parse_mod_style, tokens)?;
-            set(&mut args.krate, path, duplicate)
+            set(&mut args.krate, path, key)
         }
         ("__impl", Value::Group(group)) => {
             args.impl_ty = Some(syn::parse2(group.stream())?);
@@ -244,26 +218,6 @@ fn apply(args: &mut Args, key: &Ident, value: Value) -> syn::Result<()> {
             ),
         )),
     }
-}
-
-fn set<T>(
-    slot: &mut Option<T>,
-    value: T,
-    duplicate: impl FnOnce() -> syn::Error,
-) -> syn::Result<()> {
-    if slot.is_some() {
-        return Err(duplicate());
-    }
-    *slot = Some(value);
-    Ok(())
-}
-
-fn list(items: &[&str]) -> String {
-    items
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Parse for Args {

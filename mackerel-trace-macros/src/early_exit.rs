@@ -1,6 +1,7 @@
-//! `return` and `?` in a function body → `break` out of a labelled block, so the instrumented
-//! function can see the value without wrapping the body in a closure (which would change
-//! `#[track_caller]`'s caller location).
+//! `return` and `?` in a function body rewritten into `break` out of a labelled block.
+//!
+//! So the instrumented function can see the value without wrapping the body in a closure (which
+//! would change `#[track_caller]`'s caller location).
 //!
 //! Closures, `async` blocks, `const` blocks and nested items keep their own `return` and `?`, so
 //! they are not entered. Macro invocations are opaque here: a `return` hidden inside one (such as

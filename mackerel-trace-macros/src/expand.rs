@@ -1,6 +1,7 @@
-//! An instrumented function: the same signature (or, for `async fn`, the same call as
-//! `fn -> impl Future`), a span started when it is called, current while it runs, ended with its
-//! outcome.
+//! An instrumented function: a span started when it is called, current while it runs, ended with
+//! its outcome.
+//!
+//! It keeps the same signature (or, for `async fn`, the same call as `fn -> impl Future`).
 //!
 //! Shapes:
 //! - **sync** — the span is entered (made current) for the body; a drop guard ends it, so panics
@@ -24,11 +25,13 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
-use syn::{Block, Expr, FnArg, ItemFn, Lifetime, ReturnType, Stmt, Type};
+use syn::{Block, Expr, ItemFn, ReturnType, Stmt, Type};
 
 use crate::args::{Args, Ret};
 use crate::early_exit::{self, EarlyExit};
+use crate::rebind::{allow_unused_rebinds, move_arguments, recorded_names};
 use crate::record::Sigil;
+use crate::types::{borrows_or_opaque, has_impl_trait, is_unit, may_be_result, type_name};
 use crate::{crate_path, lifetime, valid};
 
 /// Instruments `f` (named `Type::method` when `args.impl_ty` is set by a `#[traced]` impl block).
@@ -179,51 +182,6 @@ fn outcome_record(
     })
 }
 
-/// Whether a function returning `ty` may return a `Result` (by type, so any path may be an
-/// alias of one). Only shapes that can never be one are ruled out: unit, tuples, references,
-/// arrays, slices, pointers, `!`, `impl Trait`, and primitive and `String` names.
-fn may_be_result(ty: &Type) -> bool {
-    match ty {
-        Type::Tuple(_)
-        | Type::Reference(_)
-        | Type::Array(_)
-        | Type::Slice(_)
-        | Type::Ptr(_)
-        | Type::Never(_)
-        | Type::ImplTrait(_)
-        | Type::BareFn(_) => false,
-        Type::Paren(inner) => may_be_result(&inner.elem),
-        Type::Group(inner) => may_be_result(&inner.elem),
-        Type::Path(path) if path.qself.is_none() => {
-            let Some(ident) = path.path.get_ident() else {
-                return true;
-            };
-            !matches!(
-                ident.to_string().as_str(),
-                "bool"
-                    | "char"
-                    | "str"
-                    | "String"
-                    | "u8"
-                    | "u16"
-                    | "u32"
-                    | "u64"
-                    | "u128"
-                    | "usize"
-                    | "i8"
-                    | "i16"
-                    | "i32"
-                    | "i64"
-                    | "i128"
-                    | "isize"
-                    | "f32"
-                    | "f64"
-            )
-        }
-        _ => true,
-    }
-}
-
 fn sync_fn(args: &Args, f: &ItemFn, krate: &TokenStream) -> Block {
     let span = format_ident!("__mackerel_span");
     let output = match &f.sig.output {
@@ -354,93 +312,6 @@ fn instrumented(
     }}
 }
 
-/// `let x = x;` for every argument binding, so the future owns every argument like an `async fn`
-/// does (dropped when it completes, not at the call). `mut` moves from the argument to the rebinding.
-///
-/// `record(...)` runs at the call, outside the future: an argument it names may be unused in the
-/// body, so its rebinding allows that. An argument neither uses still warns, on the rebinding,
-/// which carries the argument's name and span.
-fn move_arguments(f: &mut ItemFn, recorded: &[String]) -> Vec<TokenStream> {
-    struct Bindings<'a> {
-        rebinds: Vec<TokenStream>,
-        recorded: &'a [String],
-    }
-    impl VisitMut for Bindings<'_> {
-        fn visit_pat_ident_mut(&mut self, p: &mut syn::PatIdent) {
-            if p.by_ref.is_none() {
-                let ident = &p.ident;
-                let mutability = p.mutability.take();
-                let allow_unused = self
-                    .recorded
-                    .iter()
-                    .any(|name| ident == name)
-                    .then(|| quote!(#[allow(unused_variables)]));
-                self.rebinds.push(quote! {
-                    #[allow(clippy::redundant_locals)]
-                    #allow_unused
-                    let #mutability #ident = #ident;
-                });
-            }
-            syn::visit_mut::visit_pat_ident_mut(self, p);
-        }
-    }
-    let mut bindings = Bindings {
-        rebinds: Vec::new(),
-        recorded,
-    };
-    for input in &mut f.sig.inputs {
-        if let FnArg::Typed(typed) = input {
-            bindings.visit_pat_mut(&mut typed.pat);
-        }
-    }
-    bindings.rebinds
-}
-
-/// `let x = x;` at the start of a trailing `async` block (how `#[async_trait]` moves arguments
-/// into its future) allows `x` to be unused there when `record(...)` uses it at the call.
-fn allow_unused_rebinds(future: &mut Expr, recorded: &[String]) {
-    let Expr::Async(block) = future else {
-        return;
-    };
-    for stmt in &mut block.block.stmts {
-        let Stmt::Local(local) = stmt else {
-            break;
-        };
-        let (syn::Pat::Ident(binding), Some(init)) = (&local.pat, &local.init) else {
-            continue;
-        };
-        let Expr::Path(source) = &*init.expr else {
-            continue;
-        };
-        if source.path.is_ident(&binding.ident) && recorded.iter().any(|n| binding.ident == n) {
-            local
-                .attrs
-                .push(syn::parse_quote!(#[allow(unused_variables)]));
-        }
-    }
-}
-
-/// Every identifier the `record(...)` entries mention (a superset of the arguments they use).
-fn recorded_names(args: &Args) -> Vec<String> {
-    fn collect(tokens: TokenStream, names: &mut Vec<String>) {
-        for token in tokens {
-            match token {
-                proc_macro2::TokenTree::Ident(ident) => names.push(ident.to_string()),
-                proc_macro2::TokenTree::Group(group) => collect(group.stream(), names),
-                proc_macro2::TokenTree::Punct(_) | proc_macro2::TokenTree::Literal(_) => {}
-            }
-        }
-    }
-    let mut names = Vec::new();
-    for entry in args.record.iter().flat_map(|(_, entries)| entries) {
-        match &entry.value {
-            crate::record::Value::Arg(ident) => names.push(ident.to_string()),
-            crate::record::Value::Expr(expr) => collect(expr.to_token_stream(), &mut names),
-        }
-    }
-    names
-}
-
 /// The sync-with-trailing-`async` shape, when `f`'s last expression is `async { .. }` or
 /// `Box::pin(async { .. })`.
 fn trailing_future(args: &Args, f: &ItemFn, krate: &TokenStream) -> Option<Block> {
@@ -482,59 +353,4 @@ fn is_box_pin(func: &Expr) -> bool {
         .map(|s| s.ident.to_string())
         .collect();
     segments.ends_with(&["Box".to_owned(), "pin".to_owned()])
-}
-
-fn is_unit(ty: &Type) -> bool {
-    matches!(ty, Type::Tuple(t) if t.elems.is_empty())
-}
-
-/// Whether `ty` mentions `impl Trait`.
-fn has_impl_trait(ty: &Type) -> bool {
-    struct Find(bool);
-    impl VisitMut for Find {
-        fn visit_type_impl_trait_mut(&mut self, _: &mut syn::TypeImplTrait) {
-            self.0 = true;
-        }
-    }
-    let mut find = Find(false);
-    find.visit_type_mut(&mut ty.clone());
-    find.0
-}
-
-/// Whether `ty` mentions a reference, a lifetime or `impl Trait`: a closure could not return it
-/// (a borrow out of a captured `&mut` would have to escape the closure).
-fn borrows_or_opaque(ty: &Type) -> bool {
-    struct Find(bool);
-    impl VisitMut for Find {
-        fn visit_type_impl_trait_mut(&mut self, _: &mut syn::TypeImplTrait) {
-            self.0 = true;
-        }
-        fn visit_type_reference_mut(&mut self, _: &mut syn::TypeReference) {
-            self.0 = true;
-        }
-        fn visit_lifetime_mut(&mut self, _: &mut Lifetime) {
-            self.0 = true;
-        }
-        fn visit_type_macro_mut(&mut self, _: &mut syn::TypeMacro) {
-            self.0 = true;
-        }
-    }
-    let mut find = Find(false);
-    find.visit_type_mut(&mut ty.clone());
-    find.0
-}
-
-/// `Type` in `Type::method`: the last path segment without generics.
-pub(crate) fn type_name(ty: &Type) -> String {
-    match ty {
-        Type::Path(p) => p
-            .path
-            .segments
-            .last()
-            .map_or_else(String::new, |s| s.ident.unraw().to_string()),
-        Type::Reference(r) => type_name(&r.elem),
-        Type::Paren(p) => type_name(&p.elem),
-        Type::Group(g) => type_name(&g.elem),
-        other => other.to_token_stream().to_string().replace(' ', ""),
-    }
 }

@@ -12,8 +12,8 @@ use quote::{quote, ToTokens};
 use syn::{Attribute, ImplItem, ImplItemFn, ItemFn, ItemImpl, Meta};
 
 use crate::args::{self, Args};
-use crate::valid::{self, Errors};
-use crate::{crate_path, expand};
+use crate::diag::Errors;
+use crate::{crate_path, expand, valid};
 
 /// The instrumented block; on errors, the errors and the block without any `#[traced]` (so that
 /// each mistake is reported once, not again by the methods' own attributes).

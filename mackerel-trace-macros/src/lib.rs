@@ -4,12 +4,16 @@
 
 mod args;
 mod crate_path;
+mod diag;
 mod early_exit;
 mod expand;
 mod impl_block;
 mod lifetime;
 mod main_attr;
+mod options;
+mod rebind;
 mod record;
+mod types;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -99,9 +103,11 @@ use proc_macro::TokenStream;
 ///
 /// # Renamed dependency
 ///
-/// `#[mackerel::traced]` works with `use mackerel_trace as mackerel;` and with
-/// `mackerel = { package = "mackerel-trace", .. }` in Cargo.toml (read from the crate's manifest
-/// at expansion). For any other path, say where the crate is with `crate = path`.
+/// `#[mackerel::traced]` works with `use mackerel_trace as mackerel;` and with mackerel-trace
+/// renamed in Cargo.toml (read from the crate's manifest at expansion): `mackerel = { package =
+/// "mackerel-trace", .. }`, `mackerel.package = "mackerel-trace"`, a `[dependencies.mackerel]`
+/// table, or `mackerel = { workspace = true }` with the rename in `[workspace.dependencies]`.
+/// For any other path, say where the crate is with `crate = path`.
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);

@@ -1,5 +1,7 @@
-//! Names the elided lifetimes of an `async fn`'s arguments, so that the `impl Future` it becomes
-//! can say it captures them (edition 2021 captures only lifetimes named in the bounds).
+//! Names for the elided lifetimes of an `async fn`'s arguments, for the future to capture.
+//!
+//! The `impl Future` the function becomes must say it captures them: edition 2021 captures only
+//! the lifetimes named in the bounds.
 
 use proc_macro2::Span;
 use syn::visit_mut::{self, VisitMut};

@@ -1,8 +1,9 @@
 //! `#[mackerel_trace::main]`: install the pipeline before `main`'s body, flush it on exit.
 //!
-//! The expansion puts one statement first in the body: a guard from
-//! `__private::start_main`, which flushes and shuts the pipeline down when it drops — on
-//! return (`Ok` or `Err`) and while a panic unwinds.
+//! The expansion puts one statement first in the body: a guard from `Config::init` (the
+//! crate's name and version as defaults), through `__private::main_guard`, which turns a
+//! configuration error into one stderr line and tracing off. The guard flushes and shuts the
+//! pipeline down when it drops — on return (`Ok` or `Err`) and while a panic unwinds.
 //!
 //! With `#[tokio::main]` either order works. Written above it, this attribute sees the
 //! `async fn` and the guard lives inside the future (dropped when `block_on` finishes or
@@ -14,9 +15,9 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Ident, ItemFn, LitStr, Path, Token};
 
-use crate::args::parse_options;
 use crate::crate_path;
-use crate::valid::did_you_mean;
+use crate::diag::{did_you_mean, set};
+use crate::options::parse_options;
 
 const OPTIONS: &[&str] = &["service_name", "service_version", "environment", "crate"];
 
@@ -42,21 +43,21 @@ fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         ));
     }
     let krate = crate_path::resolve(options.krate.as_ref());
-    let option = |value: Option<LitStr>| match value {
-        Some(lit) => quote!(::core::option::Option::Some(#lit)),
-        None => quote!(::core::option::Option::None),
+    let version = match options.service_version {
+        Some(lit) => quote!(#lit),
+        None => quote!(::core::env!("CARGO_PKG_VERSION")),
     };
-    let service_name = option(options.service_name);
-    let service_version = option(options.service_version);
-    let environment = option(options.environment);
+    let service_name = options.service_name.map(|lit| quote!(.service_name(#lit)));
+    let environment = options.environment.map(|lit| quote!(.environment(#lit)));
     let start: syn::Stmt = syn::parse_quote! {
-        let __mackerel_trace_guard = #krate::__private::start_main(#krate::__private::MainOptions {
-            crate_name: ::core::env!("CARGO_PKG_NAME"),
-            crate_version: ::core::env!("CARGO_PKG_VERSION"),
-            service_name: #service_name,
-            service_version: #service_version,
-            environment: #environment,
-        });
+        let __mackerel_trace_guard = #krate::__private::main_guard(
+            #krate::Config::new()
+                .default_service_name(::core::env!("CARGO_PKG_NAME"))
+                .service_version(#version)
+                #service_name
+                #environment
+                .init(),
+        );
     };
     function.block.stmts.insert(0, start);
     Ok(quote!(#function))
@@ -131,16 +132,5 @@ fn skip_value(input: ParseStream) -> syn::Result<()> {
     while !input.is_empty() && !input.peek(Token![,]) {
         input.parse::<proc_macro2::TokenTree>()?;
     }
-    Ok(())
-}
-
-fn set<T>(slot: &mut Option<T>, value: T, key: &Ident) -> syn::Result<()> {
-    if slot.is_some() {
-        return Err(syn::Error::new(
-            key.span(),
-            format!("duplicate option `{key}`"),
-        ));
-    }
-    *slot = Some(value);
     Ok(())
 }

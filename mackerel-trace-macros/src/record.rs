@@ -1,5 +1,6 @@
-//! `record(...)` entries: `arg`, `%arg`, `?arg`, `key.path = expr`, `key.path = %expr`,
-//! `key.path = ?expr`.
+//! `record(...)` entries (`arg`, `%arg`, `?arg`, `key.path = expr`) and the code recording them.
+//!
+//! A value after `=` may carry a sigil too: `key.path = %expr`, `key.path = ?expr`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote_spanned, ToTokens};
@@ -8,7 +9,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned as _;
 use syn::{Expr, Ident, Token};
 
-use crate::valid::Errors;
+use crate::diag::Errors;
 
 /// How a value is turned into an attribute.
 #[derive(Clone, Copy)]

@@ -6,49 +6,8 @@ use syn::visit_mut::VisitMut;
 use syn::{FnArg, ItemFn};
 
 use crate::args::Args;
+use crate::diag::{did_you_mean, list, Errors};
 use crate::record::Value;
-
-/// Errors collected so far; `finish` combines them into one.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
-}
-
-/// `", did you mean `x`?"` when a candidate is close to `given`, else `""`.
-pub(crate) fn did_you_mean(given: &str, candidates: &[&str]) -> String {
-    candidates
-        .iter()
-        .map(|c| (distance(given, c), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d < given.len().max(1))
-        .min()
-        .map_or_else(String::new, |(_, c)| format!(", did you mean `{c}`?"))
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
 
 /// The names a function binds from its arguments (including inside destructuring patterns), in
 /// order, with `self` first when there is a receiver.
@@ -121,14 +80,10 @@ fn unknown_argument(given: &str, fn_name: &str, names: &[String]) -> String {
         );
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let list = refs
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
     format!(
-        "`{given}` is not an argument of `{fn_name}`{} (its arguments: {list}; to record another value, write `{given} = expr`)",
-        did_you_mean(given, &refs)
+        "`{given}` is not an argument of `{fn_name}`{} (its arguments: {}; to record another value, write `{given} = expr`)",
+        did_you_mean(given, &refs),
+        list(&refs)
     )
 }
 
@@ -176,19 +131,4 @@ pub(crate) fn check_skip_alone(args: &Args) -> syn::Result<()> {
         ));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::did_you_mean;
-
-    #[test]
-    fn suggests_close_names_only() {
-        let options = ["name", "kind", "record", "ret", "root"];
-        assert_eq!(did_you_mean("nmae", &options), ", did you mean `name`?");
-        assert_eq!(did_you_mean("recrod", &options), ", did you mean `record`?");
-        assert_eq!(did_you_mean("rooot", &options), ", did you mean `root`?");
-        assert_eq!(did_you_mean("level", &options), "");
-        assert_eq!(did_you_mean("x", &options), "");
-    }
 }

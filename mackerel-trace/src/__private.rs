@@ -17,4 +17,4 @@ pub use crate::rewrite::{
 
 // ---- #[main] ----
 
-pub use crate::startup::{start_main, MainOptions};
+pub use crate::guard::main_guard;

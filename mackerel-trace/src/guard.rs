@@ -1,4 +1,5 @@
-//! [`Guard`]: keeps the pipeline running, and flushes and shuts it down at exit, bounded in time.
+//! [`Guard`]: keeps the pipeline running, and flushes and shuts it down at exit, bounded in
+//! time; and the `#[main]` runtime half, which never fails the program.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,4 +106,13 @@ impl Drop for Guard {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// What `#[mackerel_trace::main]` does with the pipeline it started: a bad configuration is one
+/// line on stderr, and the program runs with tracing off.
+pub fn main_guard(started: Result<Guard, Error>) -> Guard {
+    started.unwrap_or_else(|err| {
+        eprintln!("mackerel-trace: {err}; tracing is off");
+        Guard::inert()
+    })
 }

@@ -23,7 +23,10 @@
 //! - [`main`] (or [`init`], or [`Config::init`]) starts the pipeline and returns a [`Guard`]
 //!   that flushes on exit, bounded in time.
 //! - [`set_tracer_provider`] sends `#[traced]` spans to a provider you build yourself.
-//! - [`opentelemetry`] and [`opentelemetry_sdk`] are the exact crates used here, for manual spans.
+//! - [`opentelemetry`](https://docs.rs/opentelemetry/0.33.1/opentelemetry/) and
+//!   [`opentelemetry_sdk`](https://docs.rs/opentelemetry_sdk/0.33.1/opentelemetry_sdk/) are
+//!   re-exported as `mackerel_trace::opentelemetry` and `mackerel_trace::opentelemetry_sdk`: the
+//!   exact crates used here, for manual spans.
 //! - [`propagation`] carries trace context across any boundary; the `tower`, `axum` and
 //!   `reqwest` features add HTTP SERVER and CLIENT spans (`tower::ServerLayer`,
 //!   `tower::ClientLayer`, `reqwest::RequestBuilderExt::send_traced`), which fill Mackerel's
@@ -51,7 +54,6 @@ mod rewrite;
 mod secret;
 mod settings;
 mod span;
-mod startup;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "tower")]

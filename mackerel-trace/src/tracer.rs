@@ -29,8 +29,11 @@ pub(crate) fn tracer() -> Option<&'static SdkTracer> {
 /// Sends `#[traced]` spans, and the OpenTelemetry global tracer provider, to `provider`.
 ///
 /// [`init`](crate::init) and `#[mackerel_trace::main]` call this for you; call it yourself
-/// when you build your own [`SdkTracerProvider`], for example one with an in-memory exporter in
-/// tests. Manual spans made through [`opentelemetry::global`] land in the same place.
+/// when you build your own
+/// [`SdkTracerProvider`](https://docs.rs/opentelemetry_sdk/0.33.1/opentelemetry_sdk/trace/struct.SdkTracerProvider.html), for example one with an in-memory exporter in
+/// tests. Manual spans made through
+/// [`opentelemetry::global`](https://docs.rs/opentelemetry/0.33.1/opentelemetry/global/index.html)
+/// land in the same place.
 ///
 /// The caller keeps `provider` and is responsible for shutting it down.
 ///
