@@ -42,6 +42,11 @@ impl Line {
         }
     }
 
+    /// Whether the line is painted with ANSI colour codes.
+    pub(super) fn colour(&self) -> bool {
+        self.colour
+    }
+
     pub(super) fn push(&mut self, text: &str, paint: Paint) {
         if text.is_empty() {
             return;

@@ -172,20 +172,7 @@ fn render_span(
     if span.dropped_attributes_count > 0 {
         pieces.push(format!("(+{} dropped)", span.dropped_attributes_count));
     }
-    let width = options.width;
-    let fits = line.width + pieces.iter().map(|p| p.chars().count() + 1).sum::<usize>() <= width;
-    if fits {
-        for piece in &pieces {
-            line.push(" ", Paint::Plain);
-            line.push(piece, Paint::Dim);
-        }
-        line.finish(out);
-    } else {
-        line.finish(out);
-        let mut line = Line::new(colour);
-        line.push(detail_prefix, Paint::Plain);
-        push_wrapped(line, &pieces, detail_prefix, width, colour, out);
-    }
+    finish_with(line, &pieces, detail_prefix, options.width, out);
 
     for event in span.events.iter() {
         let mut line = Line::new(colour);
@@ -225,20 +212,7 @@ fn render_span(
             pieces.push(format!("(+{} dropped)", event.dropped_attributes_count));
         }
         let indent = format!("{detail_prefix}    ");
-        let fits = line.width + pieces.iter().map(|p| p.chars().count() + 1).sum::<usize>()
-            <= options.width;
-        if fits || pieces.is_empty() {
-            for piece in &pieces {
-                line.push(" ", Paint::Plain);
-                line.push(piece, Paint::Dim);
-            }
-            line.finish(out);
-        } else {
-            line.finish(out);
-            let mut line = Line::new(colour);
-            line.push(&indent, Paint::Plain);
-            push_wrapped(line, &pieces, &indent, options.width, colour, out);
-        }
+        finish_with(line, &pieces, &indent, options.width, out);
         for (key, text) in multiline {
             let mut line = Line::new(colour);
             line.push(detail_prefix, Paint::Plain);
@@ -270,6 +244,25 @@ fn render_span(
 }
 
 /// Human duration: `512ns`, `812µs`, `12.3ms`, `1.204s`.
+/// Finishes `line` with `pieces` on it when they all fit in `width`; otherwise they go on
+/// lines of their own at `indent`, wrapped.
+fn finish_with(mut line: Line, pieces: &[String], indent: &str, width: usize, out: &mut String) {
+    let fits = line.width + pieces.iter().map(|p| p.chars().count() + 1).sum::<usize>() <= width;
+    if fits || pieces.is_empty() {
+        for piece in pieces {
+            line.push(" ", Paint::Plain);
+            line.push(piece, Paint::Dim);
+        }
+        line.finish(out);
+    } else {
+        let colour = line.colour();
+        line.finish(out);
+        let mut line = Line::new(colour);
+        line.push(indent, Paint::Plain);
+        push_wrapped(line, pieces, indent, width, colour, out);
+    }
+}
+
 /// Finishes `line` with `pieces`, separated by spaces: a piece that does not fit on the line
 /// starts a new one at `indent`, and a piece longer than a whole line is broken at spaces (or
 /// anywhere, for a word longer than the line).
