@@ -7,7 +7,7 @@ use crate::Error;
 
 /// Variables given with [`Config::with_env_vars`](crate::Config::with_env_vars) in place of the
 /// process environment. Its `Debug` lists the names only: values may hold the API key.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct VarMap(HashMap<String, String>);
 
 impl VarMap {
