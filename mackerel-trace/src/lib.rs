@@ -38,6 +38,8 @@
 
 mod config;
 mod console;
+#[cfg(feature = "tracing")]
+mod db_span;
 mod error;
 mod exception;
 mod export;

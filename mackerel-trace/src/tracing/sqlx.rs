@@ -1,36 +1,39 @@
 //! sqlx's `sqlx::query` event (sent when a query finishes) as a CLIENT span for Mackerel's DB
-//! view: `db.query.text`, the real start and end, and the row counts.
+//! view: `db.query.text` without literals, the real start and end, and the row counts.
+//!
+//! What sqlx 0.9's event carries, all of it used: `summary` (the first four words),
+//! `db.statement` (the whole statement, only when longer than the summary), `rows_affected`,
+//! `rows_returned`, `elapsed_secs`, and on statements slower than sqlx's threshold a message
+//! and `slow_threshold` (kept as a span event). It carries no error, no driver and no address: a
+//! failed query is marked by the span of the code that ran it (`#[traced]` records its `Err`),
+//! and `db.system.name` comes from [`LayerBuilder::db_system_name`](super::LayerBuilder::db_system_name),
+//! or `sqlite` when the event comes from sqlx's SQLite worker thread.
 
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{SpanKind, Tracer as _};
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, KeyValue};
 use tracing_core::Event;
 
 use super::fields::Fields;
-use crate::tracer;
+use crate::db_span::DbQuery;
+
+/// The prefix of sqlx's SQLite worker thread names (`sqlx-sqlite-worker-0`).
+const SQLITE_WORKER: &str = "sqlx-sqlite-worker-";
 
 /// Records the query `event` describes as a span, child of `parent`.
-///
-/// sqlx puts the statement in `db.statement` (framed by blank lines) only when it is longer
-/// than its `summary` (the first few words); for short statements the summary is the whole
-/// statement. Bound values are never part of either. The event carries no error: a failed
-/// query is marked by the span of the code that ran it (`#[traced]` records its `Err`).
 pub(super) fn record_query(event: &Event<'_>, parent: &Context, db_system_name: Option<&str>) {
-    let Some(tracer) = tracer::tracer() else {
-        return;
-    };
     let end = SystemTime::now();
     let mut fields = Fields::event();
     event.record(&mut fields);
-    let statement = fields
-        .string("db.statement")
-        .map(|s| s.trim().to_owned())
+    let statement = fields.string("db.statement");
+    let statement = statement
+        .as_deref()
+        .map(str::trim)
         .filter(|s| !s.is_empty());
-    let summary = fields
-        .string("summary")
-        .map(|s| s.trim_end_matches(" …").trim().to_owned());
-    let Some(text) = statement.or_else(|| summary.clone()) else {
+    let summary = fields.string("summary");
+    let summary = summary.as_deref().map(|s| s.trim_end_matches(" …").trim());
+    let Some(sql) = statement.or(summary) else {
         return;
     };
     let elapsed = fields
@@ -38,27 +41,33 @@ pub(super) fn record_query(event: &Event<'_>, parent: &Context, db_system_name: 
         .filter(|secs| secs.is_finite() && *secs >= 0.0)
         .map_or(Duration::ZERO, Duration::from_secs_f64);
     let start = end.checked_sub(elapsed).unwrap_or(end);
+    let on_sqlite_worker = || {
+        std::thread::current()
+            .name()
+            .is_some_and(|name| name.starts_with(SQLITE_WORKER))
+    };
+    let system = db_system_name.or_else(|| on_sqlite_worker().then_some("sqlite"));
 
-    let mut attributes = Vec::with_capacity(5);
-    attributes.push(KeyValue::new("db.query.text", text));
-    if let Some(system) = db_system_name {
-        attributes.push(KeyValue::new("db.system.name", system.to_owned()));
-    }
+    let Some(cx) = DbQuery::sql(system, sql).start(parent, Some(start)) else {
+        return;
+    };
+    let span = cx.span();
     for (field, key) in [
         ("rows_returned", "db.response.returned_rows"),
         ("rows_affected", "db.response.affected_rows"),
     ] {
         if let Some(rows) = fields.number(field) {
             #[allow(clippy::cast_possible_truncation)]
-            attributes.push(KeyValue::new(key, rows as i64));
+            span.set_attribute(KeyValue::new(key, rows as i64));
         }
     }
-    let name = summary.unwrap_or_else(|| "query".to_owned());
-    let mut span = tracer
-        .span_builder(name)
-        .with_kind(SpanKind::Client)
-        .with_start_time(start)
-        .with_attributes(attributes)
-        .start_with_context(tracer, parent);
-    opentelemetry::trace::Span::end_with_timestamp(&mut span, end);
+    if fields.string("slow_threshold").is_some() {
+        // sqlx's slow-statement report: kept as an event, the span's status untouched.
+        let message = fields
+            .message
+            .clone()
+            .unwrap_or_else(|| "slow statement".to_owned());
+        span.add_event(message, Vec::new());
+    }
+    span.end_with_timestamp(end);
 }
