@@ -38,8 +38,10 @@
 
 mod config;
 mod console;
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", feature = "diesel", feature = "redis"))]
 mod db_span;
+#[cfg(feature = "diesel")]
+pub mod diesel;
 mod error;
 mod exception;
 mod export;
