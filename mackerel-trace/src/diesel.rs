@@ -53,9 +53,11 @@
 //!   of it can still be running then), when a MySQL or SQLite connection starts its next
 //!   query (they run one at a time), or when more than 256 are pending. Its end is the last
 //!   moment the connection was seen working, not the moment the future was dropped, which
-//!   diesel cannot tell. A query that finishes is matched to its span by its statement,
-//!   oldest first, among those started under the same span when there are several, so
-//!   pipelined queries on one `AsyncPgConnection` each end their own span.
+//!   diesel cannot tell. A query that finishes is matched to its span by its statement and
+//!   the span it runs under, so pipelined queries on one `AsyncPgConnection` each end their
+//!   own span, and a query run again after its first future was dropped ends its own span,
+//!   not the dropped one's. (Two pipelined runs of one statement under one span cannot be
+//!   told apart: their spans may swap ends.)
 //!
 //! Sync diesel usually runs on another thread (`tokio::task::spawn_blocking`, a pool's
 //! `interact`), where the caller's span is not current: run the closure with the caller's

@@ -5,10 +5,18 @@
 //! another). diesel-async pipelines queries through `&AsyncPgConnection`: their `StartQuery`
 //! and `FinishQuery` events interleave, `StartQuery` carries the SQL with its binds and
 //! `FinishQuery` the plain SQL, and a query future that is dropped never sends `FinishQuery`.
-//! So a `FinishQuery` ends the oldest pending query with the same statement, preferring one
-//! started under the span that is current now (the task that finishes a query is the one that
-//! polls it), and queries that never finish are handed back to be ended as unfinished: all of
-//! them at a point where none can still be running, and the oldest whenever too many pile up.
+//! So a `FinishQuery` ends a pending query with the same statement, preferring one started
+//! under the span that is current now (the task that finishes a query is the one that polls
+//! it); queries that never finish are handed back to be ended as unfinished, all of them at a
+//! point where none can still be running, and the oldest whenever too many pile up.
+//!
+//! Among queries with the same statement and caller, the *newest* is ended. The events cannot
+//! tell two pipelined queries of one statement (`try_join!(find(1), find(2))`) from a query
+//! whose future was dropped followed by the same query again (a retry after a timeout): both
+//! are "start, start, finish". Newest first is right for the retry, and for the pair only
+//! swaps the ends of two spans that carry the same text under the same parent; oldest first
+//! would give the dropped query the retry's end, leave the retry to be ended as cancelled, and
+//! shift every later run of that statement from that span by one.
 
 use std::collections::VecDeque;
 
@@ -61,7 +69,7 @@ impl<S> Pending<S> {
 
     /// A query has finished: the pending query it ends, if any. With one query pending it is
     /// that one, and nothing is asked; otherwise `statement` (the finished statement's hash,
-    /// `None` when it cannot be told) picks the oldest query with that statement, started
+    /// `None` when it cannot be told) picks the newest query with that statement, started
     /// under `caller` if one was.
     pub(super) fn finish(
         &mut self,
@@ -77,8 +85,8 @@ impl<S> Pending<S> {
         let position = self
             .queries
             .iter()
-            .position(|query| same(query) && query.caller == caller)
-            .or_else(|| self.queries.iter().position(same))?;
+            .rposition(|query| same(query) && query.caller == caller)
+            .or_else(|| self.queries.iter().rposition(same))?;
         self.queries.remove(position).map(|query| query.span)
     }
 
@@ -136,25 +144,39 @@ mod tests {
     }
 
     #[test]
-    fn the_same_statement_in_flight_twice_ends_first_in_first_out() {
+    fn the_same_statement_in_flight_twice_ends_both_newest_first() {
         let mut pending = Pending::default();
         pending.start(SELECT, caller(1), "first");
         pending.start(SELECT, caller(1), "second");
         pending.start(INSERT, caller(1), "insert");
-        assert_eq!(finish(&mut pending, SELECT, 1), Some("first"));
         assert_eq!(finish(&mut pending, SELECT, 1), Some("second"));
         assert_eq!(finish(&mut pending, INSERT, 1), Some("insert"));
+        assert_eq!(finish(&mut pending, SELECT, 1), Some("first"));
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn a_dropped_query_does_not_take_the_end_of_the_same_query_run_again() {
+        let mut pending = Pending::default();
+        pending.start(SELECT, caller(1), "dropped");
+        pending.start(SELECT, caller(1), "retry");
+        assert_eq!(finish(&mut pending, SELECT, 1), Some("retry"));
+        pending.start(SELECT, caller(1), "later");
+        assert_eq!(finish(&mut pending, SELECT, 1), Some("later"));
+        assert_eq!(pending.unfinished().collect::<Vec<_>>(), ["dropped"]);
     }
 
     #[test]
     fn the_same_statement_from_two_callers_ends_the_one_of_the_finishing_caller() {
-        // A dropped request left its query unfinished; the next request on the same pooled
-        // connection runs the same statement: the orphan must not take its end.
+        // Two callers share a pipelined connection; the older caller's query finishes last.
         let mut pending = Pending::default();
-        pending.start(SELECT, caller(1), "dropped");
-        pending.start(SELECT, caller(2), "running");
-        assert_eq!(finish(&mut pending, SELECT, 2), Some("running"));
-        assert_eq!(pending.unfinished().collect::<Vec<_>>(), ["dropped"]);
+        pending.start(SELECT, caller(1), "first caller's");
+        pending.start(SELECT, caller(2), "second caller's");
+        assert_eq!(finish(&mut pending, SELECT, 1), Some("first caller's"));
+        assert_eq!(
+            pending.unfinished().collect::<Vec<_>>(),
+            ["second caller's"]
+        );
     }
 
     #[test]
@@ -163,7 +185,12 @@ mod tests {
         let mut pending = Pending::default();
         pending.start(SELECT, caller(1), "select");
         pending.start(INSERT, caller(1), "insert");
+        pending.start(SELECT, caller(2), "other caller's select");
         assert_eq!(finish(&mut pending, INSERT, 9), Some("insert"));
+        assert_eq!(
+            finish(&mut pending, SELECT, 9),
+            Some("other caller's select")
+        );
     }
 
     #[test]
