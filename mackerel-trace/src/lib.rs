@@ -38,7 +38,9 @@
 
 mod config;
 mod console;
+mod current;
 #[cfg(any(feature = "tracing", feature = "diesel", feature = "redis"))]
+#[allow(dead_code)] // each integration uses a different part
 mod db_span;
 #[cfg(feature = "diesel")]
 pub mod diesel;
@@ -68,6 +70,7 @@ pub mod tracing;
 mod value;
 
 pub use config::{init, Config};
+pub use current::{in_current_span, in_current_span_with};
 pub use error::Error;
 pub use export::ExportStats;
 pub use guard::Guard;
