@@ -59,9 +59,23 @@
 //!   not the dropped one's. (Two pipelined runs of one statement under one span cannot be
 //!   told apart: their spans may swap ends.)
 //!
-//! Sync diesel usually runs on another thread (`tokio::task::spawn_blocking`, a pool's
-//! `interact`), where the caller's span is not current: run the closure with the caller's
-//! span current, or the queries start traces of their own.
+//! Sync diesel usually runs on another thread (`tokio::task::spawn_blocking`, a thread pool),
+//! where the caller's span is not current: wrap the closure in
+//! [`in_current_span`](crate::in_current_span) (or
+//! [`in_current_span_with`](crate::in_current_span_with) for a pool's `interact`), or its
+//! queries start traces of their own:
+//!
+//! ```no_run
+//! # use diesel::Connection;
+//! # fn run<PgConnection: Connection + 'static>(url: String) {
+//! let worker = std::thread::spawn(mackerel_trace::in_current_span(move || {
+//!     let mut conn = PgConnection::establish(&url)?;
+//!     // … queries on `conn`: children of the span current where the thread was spawned
+//! #   Ok::<_, diesel::ConnectionError>(())
+//! }));
+//! # let _ = worker.join();
+//! # }
+//! ```
 //!
 //! With no pipeline installed, the hook does nothing and writes no SQL.
 
