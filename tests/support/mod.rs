@@ -1,7 +1,9 @@
-//! Shared by the export tests: one pipeline at a time (the installed tracer is
-//! process-wide), and a quick way to make spans.
+//! Shared by the integration tests: one pipeline at a time (the installed tracer is
+//! process-wide), a quick way to make spans, and real database servers ([`servers`]).
 
 #![allow(dead_code)] // each test file uses a different part
+
+pub mod servers;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
