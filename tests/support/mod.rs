@@ -59,3 +59,12 @@ pub fn unused_port() -> u16 {
         .map(|a| a.port())
         .unwrap()
 }
+
+/// Serves `app` on 127.0.0.1 on the current tokio runtime for as long as it runs; returns the
+/// base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
