@@ -38,7 +38,7 @@
 
 mod config;
 mod console;
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", feature = "diesel", feature = "redis"))]
 mod db_span;
 mod error;
 mod exception;
@@ -50,6 +50,8 @@ mod outcome;
 mod panic;
 mod pipeline;
 pub mod propagation;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 mod rewrite;
