@@ -249,6 +249,130 @@ fn sqlx_queries_are_client_spans_with_the_sql_under_the_span_that_ran_them() {
     }
 }
 
+/// No `tracing` span anywhere: the `#[traced]` span itself reaches sqlx's SQLite worker.
+#[traced]
+async fn rename_user(pool: &sqlx::SqlitePool, name: &str) -> Result<u64, sqlx::Error> {
+    sqlx::query("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+        .execute(pool)
+        .await?;
+    sqlx::query("INSERT INTO people (id, name) VALUES (7, 'bob')")
+        .execute(pool)
+        .await?;
+    let done = sqlx::query("UPDATE people SET name = ? WHERE id = 7 AND name <> 'x'")
+        .bind(name)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+#[test]
+fn sqlite_queries_are_children_of_a_traced_span_with_no_tracing_span_around_them() {
+    let spans = collect(5, || {
+        runtime().block_on(async {
+            let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+            assert_eq!(rename_user(&pool, "s3cret-bound-name").await.unwrap(), 1);
+            pool.close().await;
+        });
+    });
+    let traced = by_name(&spans, "rename_user");
+    // Ours, in the order they ran; not the `PRAGMA …` the pool runs when it opens a connection.
+    let mut queries: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.parent_span_id() == Some(traced.span_id()))
+        .filter(|s| !s.name().starts_with("PRAGMA"))
+        .collect();
+    queries.sort_by_key(|s| s.span.start_time_unix_nano);
+    let texts: Vec<&str> = queries
+        .iter()
+        .filter_map(|s| s.string_attr("db.query.text"))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+            // Literals written into the statement are `?`, so one row in the DB view.
+            "INSERT INTO people (id, name) VALUES (?, ?)",
+            "UPDATE people SET name = ? WHERE id = ? AND name <> ?",
+        ]
+    );
+    let names: Vec<&str> = queries.iter().map(|s| s.name()).collect();
+    assert_eq!(names, ["CREATE people", "INSERT people", "UPDATE people"]);
+    for query in &queries {
+        assert_eq!(query.span.kind, CLIENT);
+        assert_eq!(query.trace_id(), traced.trace_id());
+        assert!(query.span.start_time_unix_nano >= traced.span.start_time_unix_nano);
+        assert!(query.span.end_time_unix_nano <= traced.span.end_time_unix_nano);
+        assert!(query.string_attr("db.operation.name").is_some());
+    }
+    assert_eq!(queries[1].string_attr("db.collection.name"), Some("people"));
+    for span in &spans {
+        assert!(
+            !format!("{:?}", span.span).contains("s3cret-bound-name"),
+            "a bound value in {}",
+            span.name()
+        );
+    }
+}
+
+#[traced]
+async fn spawned_leaf() -> u8 {
+    tracing::info!("in the leaf");
+    3
+}
+
+/// `Instrument::in_current_span` carries `tracing`'s current span: inside a `#[traced]` call
+/// that is the traced span (shown to `tracing`), although no `tracing` span was opened.
+#[traced]
+async fn spawning_root() -> u8 {
+    // The leaf is called inside the spawned task, where only what `in_current_span` carried
+    // is current.
+    tokio::spawn(async { spawned_leaf().await }.in_current_span())
+        .await
+        .unwrap()
+}
+
+#[test]
+fn what_carries_tracings_current_span_to_another_task_carries_a_traced_span() {
+    let spans = collect(2, || {
+        assert_eq!(runtime().block_on(spawning_root()), 3);
+    });
+    let root = by_name(&spans, "spawning_root");
+    let leaf = by_name(&spans, "spawned_leaf");
+    assert_eq!(leaf.parent_span_id(), Some(root.span_id()));
+    assert!(leaf.event("in the leaf").is_some());
+    // The mirror that carried it is no span of its own.
+    assert_eq!(
+        spans.len(),
+        2,
+        "{:?}",
+        spans.iter().map(ReceivedSpan::name).collect::<Vec<_>>()
+    );
+}
+
+#[traced]
+fn on_a_blocking_thread() -> u8 {
+    tracing::info_span!("inside_blocking").in_scope(|| 4)
+}
+
+#[traced]
+async fn hands_work_to_a_blocking_thread() -> u8 {
+    tokio::task::spawn_blocking(mackerel_trace::in_current_span(on_a_blocking_thread))
+        .await
+        .unwrap()
+}
+
+#[test]
+fn in_current_span_carries_the_callers_span_to_spawn_blocking() {
+    let spans = collect(3, || {
+        assert_eq!(runtime().block_on(hands_work_to_a_blocking_thread()), 4);
+    });
+    let caller = by_name(&spans, "hands_work_to_a_blocking_thread");
+    let blocking = by_name(&spans, "on_a_blocking_thread");
+    let inside = by_name(&spans, "inside_blocking");
+    assert_eq!(blocking.parent_span_id(), Some(caller.span_id()));
+    assert_eq!(inside.parent_span_id(), Some(blocking.span_id()));
+}
+
 #[traced(kind = client, record(db.system.name = "postgresql", db.query.text = sql))]
 fn query_of_ones_own(sql: &str) -> usize {
     sql.len()
@@ -266,4 +390,50 @@ fn the_db_recipe_for_code_of_ones_own_meets_the_db_views_rule() {
         Some("SELECT id FROM orders WHERE customer = $1")
     );
     assert_eq!(span.string_attr("db.system.name"), Some("postgresql"));
+}
+
+async fn count_rows(axum::extract::State(pool): axum::extract::State<sqlx::SqlitePool>) -> String {
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    count.to_string()
+}
+
+#[test]
+fn a_sqlite_query_in_an_axum_handler_is_a_child_of_the_server_span() {
+    let spans = collect(2, || {
+        runtime().block_on(async {
+            let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+            let app = axum::Router::new()
+                .route("/count", axum::routing::get(count_rows))
+                .with_state(pool.clone())
+                .layer(mackerel_trace::tower::ServerLayer::new());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            let body = reqwest::get(format!("http://{address}/count"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(body, "0");
+            server.abort();
+            pool.close().await;
+        });
+    });
+    let server = by_name(&spans, "GET /count");
+    let query = spans
+        .iter()
+        .find(|s| {
+            s.string_attr("db.query.text")
+                == Some("SELECT COUNT(*) FROM sqlite_master WHERE type = ?")
+        })
+        .expect("the handler's query, with its literal as ?");
+    assert_eq!(query.parent_span_id(), Some(server.span_id()));
+    assert_eq!(query.trace_id(), server.trace_id());
+    assert_eq!(query.name(), "SELECT sqlite_master");
+    assert_eq!(query.span.kind, CLIENT);
 }

@@ -38,7 +38,9 @@
 
 mod config;
 mod console;
+mod current;
 #[cfg(any(feature = "tracing", feature = "diesel", feature = "redis"))]
+#[allow(dead_code)] // the URL parts are for the diesel and redis integrations
 mod db_span;
 mod error;
 mod exception;
@@ -68,6 +70,7 @@ pub mod tracing;
 mod value;
 
 pub use config::{init, Config};
+pub use current::{in_current_span, in_current_span_with};
 pub use error::Error;
 pub use export::ExportStats;
 pub use guard::Guard;

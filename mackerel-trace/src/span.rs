@@ -10,6 +10,7 @@ use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt as 
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 
+use crate::current::{self, MirrorSlot, OwnedMirrorEntered};
 use crate::panic;
 use crate::value::{cut_format, AttributeValue};
 
@@ -107,12 +108,19 @@ impl Span {
         }
     }
 
-    /// Makes the span current until the returned guard drops, which ends it.
+    /// Makes the span current until the returned guard drops, which ends it: for the
+    /// OpenTelemetry API, and for `tracing` through a mirror span when a subscriber wants one.
     #[inline]
     pub fn enter(self) -> Entered {
         let attached = self.cx.clone().map(Context::attach);
+        let mirror = if attached.is_some() {
+            current::enter_mirror()
+        } else {
+            None
+        };
         Entered {
             span: self,
+            _mirror: mirror,
             _attached: attached,
         }
     }
@@ -130,6 +138,7 @@ impl Span {
         Instrumented {
             inner: future,
             span: self,
+            mirror: MirrorSlot::default(),
         }
     }
 
@@ -249,6 +258,8 @@ impl<'a> Recorder<'a> {
 #[derive(Debug)]
 pub struct Entered {
     span: Span,
+    // Exited before the context is detached: the mirror's own attach nests inside it.
+    _mirror: Option<OwnedMirrorEntered>,
     _attached: Option<ContextGuard>,
 }
 
@@ -274,6 +285,7 @@ impl Drop for Entered {
 pub struct Instrumented<F> {
     inner: F,
     span: Span,
+    mirror: MirrorSlot,
 }
 
 impl<F: Future> Future for Instrumented<F> {
@@ -288,11 +300,13 @@ impl<F: Future> Future for Instrumented<F> {
             return inner.poll(task);
         };
         let attached = cx.clone().attach();
+        let mirror = this.mirror.enter();
         // A panic inside `poll` ends the span here, while the thread is still unwinding; the
         // executor may only drop the future later, after catching the panic.
         let unwinding = EndOnUnwind(&mut this.span);
         let poll = inner.poll(task);
         std::mem::forget(unwinding);
+        drop(mirror);
         drop(attached);
         if poll.is_ready() {
             this.span.end();

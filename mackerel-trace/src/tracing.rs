@@ -35,6 +35,7 @@
 
 mod fields;
 mod layer;
+pub(crate) mod mirror;
 mod sqlx;
 
 use std::sync::OnceLock;

@@ -69,8 +69,8 @@ pub(crate) fn sanitize_sql(sql: &str, system: Option<&str>) -> String {
 /// `?2` or `:3`), so that a digit at `i` is part of it rather than a number.
 fn follows_word(bytes: &[u8], i: usize) -> bool {
     i > 0
-        && matches!(bytes[i - 1], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'$' | b'?' | b':' | b'@' | b'#')
-        || i > 0 && bytes[i - 1] >= 0x80
+        && (matches!(bytes[i - 1], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'$' | b'?' | b':' | b'@' | b'#')
+            || bytes[i - 1] >= 0x80)
 }
 
 /// The end of the quoted text starting at `start` (doubled quotes and backslashes escape).

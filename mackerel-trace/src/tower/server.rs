@@ -8,11 +8,11 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use http::{Request, Response};
-use opentelemetry::context::{FutureExt as _, WithContext};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::Context;
 
 use super::body::TracedBody;
+use crate::current::MirrorSlot;
 use crate::http_span::{self, ServerRequest};
 use crate::{exception, panic, propagation};
 
@@ -85,8 +85,10 @@ where
             self.inner.call(request)
         };
         ServerFuture {
-            inner: inner.with_context(cx),
+            inner,
+            cx,
             span,
+            mirror: MirrorSlot::default(),
         }
     }
 }
@@ -129,8 +131,13 @@ pin_project_lite::pin_project! {
     /// The future of [`ServerService`]: the handler's, with the span current on every poll.
     pub struct ServerFuture<F> {
         #[pin]
-        inner: WithContext<F>,
+        inner: F,
+        // The span's context, or the one current at `call` when no pipeline is installed.
+        cx: Context,
         span: Option<Context>,
+        // The span shown to `tracing` too, so that what carries `tracing::Span::current()`
+        // to another thread (sqlx's SQLite worker) carries the request's span.
+        mirror: MirrorSlot,
     }
 }
 
@@ -144,6 +151,12 @@ where
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let inner = this.inner;
+        let _attached = this.cx.clone().attach();
+        let _mirror = if this.span.is_some() {
+            this.mirror.enter()
+        } else {
+            None
+        };
         let polled = match catch_unwind(AssertUnwindSafe(|| inner.poll(task))) {
             Ok(polled) => polled,
             Err(payload) => {

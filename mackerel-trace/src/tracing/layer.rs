@@ -14,6 +14,7 @@ use tracing_subscriber::layer::{self, Context as LayerContext};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::Fields;
+use super::mirror;
 use crate::tracer;
 
 /// The bridge from `tracing` to the mackerel-trace pipeline; see the [module docs](super).
@@ -46,13 +47,22 @@ impl LevelFilter {
     }
 }
 
+impl LevelFilter {
+    /// The directives' answer, and always yes to the mirror of a `#[traced]` or server span,
+    /// whatever their level says: without it a query on sqlx's SQLite worker loses its parent.
+    fn wants(&self, meta: &Metadata<'_>) -> bool {
+        tracer::tracer().is_some()
+            && (self.targets.would_enable(meta.target(), meta.level()) || mirror::is_mirror(meta))
+    }
+}
+
 impl<S> layer::Filter<S> for LevelFilter {
     fn enabled(&self, meta: &Metadata<'_>, _cx: &LayerContext<'_, S>) -> bool {
-        tracer::tracer().is_some() && self.targets.would_enable(meta.target(), meta.level())
+        self.wants(meta)
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if tracer::tracer().is_some() && self.targets.would_enable(meta.target(), meta.level()) {
+        if self.wants(meta) {
             Interest::always()
         } else {
             Interest::never()
@@ -68,8 +78,12 @@ impl<S> layer::Filter<S> for LevelFilter {
 }
 
 /// What the layer keeps in a `tracing` span's extensions: the OpenTelemetry context whose
-/// current span mirrors it.
-struct Mirrored(Context);
+/// current span mirrors it, and whether the layer started that span (and so ends it) or the
+/// span is a `#[traced]` or server span shown to `tracing` (see `mirror.rs`).
+struct Mirrored {
+    cx: Context,
+    owned: bool,
+}
 
 thread_local! {
     /// Contexts attached by `on_enter`, detached by the matching `on_exit` on this thread.
@@ -88,6 +102,13 @@ where
             return;
         };
         let meta = attrs.metadata();
+        if mirror::is_mirror(meta) {
+            span.extensions_mut().insert(Mirrored {
+                cx: Context::current(),
+                owned: false,
+            });
+            return;
+        }
         let mut fields = Fields::span(meta);
         attrs.record(&mut fields);
         let parent = if let Some(parent) = attrs.parent() {
@@ -107,8 +128,10 @@ where
             .with_kind(fields.kind.clone().unwrap_or(SpanKind::Internal))
             .with_attributes(std::mem::take(&mut fields.attributes))
             .start_with_context(tracer, &parent);
-        span.extensions_mut()
-            .insert(Mirrored(parent.with_span(otel_span)));
+        span.extensions_mut().insert(Mirrored {
+            cx: parent.with_span(otel_span),
+            owned: true,
+        });
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
@@ -149,7 +172,7 @@ where
             return;
         };
         let mirrored = span.extensions_mut().remove::<Mirrored>();
-        if let Some(Mirrored(cx)) = mirrored {
+        if let Some(Mirrored { cx, owned: true }) = mirrored {
             cx.span().end();
         }
     }
@@ -159,9 +182,11 @@ where
             return;
         }
         let meta = event.metadata();
-        let parent = ctx
-            .event_span(event)
-            .and_then(|span| mirrored(&ctx, &span.id()))
+        // An event with an explicit parent goes there; any other to the current context, which
+        // entering a `tracing` span attaches, and which may be a `#[traced]` span inside it.
+        let parent = event
+            .parent()
+            .and_then(|id| mirrored(&ctx, id))
             .unwrap_or_else(Context::current);
         if meta.target() == "sqlx::query" {
             super::sqlx::record_query(event, &parent, self.db_system_name.as_deref());
@@ -193,5 +218,7 @@ where
 {
     let span = ctx.span(id)?;
     let extensions = span.extensions();
-    extensions.get::<Mirrored>().map(|Mirrored(cx)| cx.clone())
+    extensions
+        .get::<Mirrored>()
+        .map(|mirrored| mirrored.cx.clone())
 }
