@@ -150,7 +150,7 @@ impl<C> Traced<C> {
     /// Records `server.address` and `server.port` of the server a redis URL names
     /// (`redis://`, `rediss://`, `valkey://`, `redis+unix://`, as redis-rs reads them), for
     /// when there is a URL at hand rather than a `redis::Client` (a pool's configuration).
-    /// Nothing else of the URL is kept, the password least of all; a URL redis-rs cannot read
+    /// Nothing else of the URL is kept, the password least of all; a URL that names no server
     /// records nothing.
     ///
     /// ```
@@ -162,10 +162,16 @@ impl<C> Traced<C> {
     /// }
     /// ```
     #[must_use]
-    pub fn server_url(self, url: &str) -> Self {
+    pub fn server_url(mut self, url: &str) -> Self {
         match url.into_connection_info() {
             Ok(info) => self.server(&info),
-            Err(_) => self,
+            // Read without redis-rs where it refuses (`rediss://` without its TLS feature).
+            Err(_) => {
+                let Endpoint { address, port, .. } = Endpoint::from_url(url);
+                self.server.address = address;
+                self.server.port = port;
+                self
+            }
         }
     }
 
@@ -262,5 +268,39 @@ impl<C> fmt::Debug for Traced<C> {
             .field("server.address", &self.server.address)
             .field("server.port", &self.server.port)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_comes_from_a_url_or_connection_info_without_the_password() {
+        let traced = Traced::new(()).server_url("redis://user:s3cret@cache.internal:6380/2");
+        assert_eq!(traced.server.address.as_deref(), Some("cache.internal"));
+        assert_eq!(traced.server.port, Some(6380));
+        let shown = format!("{traced:?}");
+        assert!(
+            shown.contains("cache.internal") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+
+        let info = "redis://:pw@10.0.0.5/0".into_connection_info().unwrap();
+        let traced = Traced::new(()).server(&info);
+        assert_eq!(traced.server.address.as_deref(), Some("10.0.0.5"));
+        assert_eq!(traced.server.port, Some(6379));
+
+        // redis-rs without its TLS feature refuses rediss://.
+        let traced = Traced::new(()).server_url("rediss://:pw@cache.example:6390");
+        assert_eq!(traced.server.address.as_deref(), Some("cache.example"));
+        assert_eq!(traced.server.port, Some(6390));
+
+        let traced = Traced::new(()).server_url("redis+unix:///run/redis.sock?db=3");
+        assert_eq!(traced.server.address.as_deref(), Some("/run/redis.sock"));
+        assert_eq!(traced.server.port, None);
+
+        let traced = Traced::new(()).server_url("not a url");
+        assert_eq!((traced.server.address, traced.server.port), (None, None));
     }
 }
