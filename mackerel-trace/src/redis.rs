@@ -98,8 +98,8 @@ use reply::Reply;
 ///
 /// # async fn run() -> redis::RedisResult<()> {
 /// let client = redis::Client::open("redis://127.0.0.1/")?;
-/// let manager = client.get_connection_manager().await?;
-/// let mut redis = Traced::new(manager).server(client.get_connection_info());
+/// let connection = client.get_multiplexed_async_connection().await?;
+/// let mut redis = Traced::new(connection).server(client.get_connection_info());
 /// let (a, b): (Option<String>, Option<String>) = redis::pipe()
 ///     .get("a")
 ///     .get("b")
