@@ -73,6 +73,7 @@
 //! with a `cancelled` event. Telemetry never changes a command's result; with no pipeline
 //! installed, the wrapper costs one check per command.
 
+mod keys;
 mod query_text;
 mod reply;
 
