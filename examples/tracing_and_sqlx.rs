@@ -22,8 +22,8 @@ fn send_welcome(id: i64) {
 
 #[traced(record(user.name = name))]
 async fn register(pool: &sqlx::SqlitePool, name: &str) -> Result<i64, sqlx::Error> {
-    // SQLite runs statements on sqlx's worker thread, which carries the current `tracing`
-    // span: the queries are children of `users_db`.
+    // The queries are children of whatever span is current where they are issued: here the
+    // `tracing` span `users_db` (without it, `register` itself).
     let id = async {
         sqlx::query("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
             .execute(pool)

@@ -302,10 +302,8 @@ fn a_command_in_an_axum_handler_is_under_the_server_span() {
             .route("/users/{id}", get(user))
             .with_state(redis)
             .layer(ServerLayer::new());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        let body = reqwest::get(format!("http://{address}/users/7"))
+        let base = support::serve(app).await;
+        let body = reqwest::get(format!("{base}/users/7"))
             .await
             .unwrap()
             .text()

@@ -103,14 +103,6 @@ fn app() -> Router {
         .layer(ServerLayer::new())
 }
 
-/// Serves `app` on 127.0.0.1 for the test's lifetime; returns the base URL.
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{address}")
-}
-
 fn int(span: &ReceivedSpan, key: &str) -> Option<i64> {
     span.int_attr(key)
 }
@@ -144,7 +136,7 @@ where
         .build()
         .unwrap();
     runtime.block_on(async {
-        let base = serve(app).await;
+        let base = support::serve(app).await;
         body(base, reqwest::Client::new()).await;
     });
     drop(runtime);

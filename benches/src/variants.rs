@@ -58,6 +58,7 @@ variants! {
     SyncManualOtel => "sync_manual_otel", 1;
     SyncManualOtelSameWork => "sync_manual_otel_same_work", 1;
     SyncTraced => "sync_traced", 1;
+    SyncTracedUnderBridge => "sync_traced_under_bridge", 1;
     SyncTracingOpentelemetry => "sync_tracing_opentelemetry", 1;
     SyncTracingBridge => "sync_tracing_bridge", 1;
     SyncFastrace => "sync_fastrace", 1;
@@ -78,6 +79,7 @@ variants! {
     AsyncBare => "async_bare", 0;
     AsyncManualOtel => "async_manual_otel", 1;
     AsyncTraced => "async_traced", 1;
+    AsyncTracedUnderBridge => "async_traced_under_bridge", 1;
     AsyncTracingOpentelemetry => "async_tracing_opentelemetry", 1;
     AsyncTracingBridge => "async_tracing_bridge", 1;
     Tree10Traced => "tree10_traced", 10;
@@ -111,6 +113,11 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
         Variant::SyncTraced => {
             with_traced_provider(|| l.run(|| traced::work(black_box(ID), black_box(NAME))))
         }
+        Variant::SyncTracedUnderBridge => with_traced_provider(|| {
+            // The bridge layer in the default subscriber: each call also makes and enters the
+            // `tracing` mirror of its span (what sqlx's SQLite worker needs).
+            with_bridge(|| l.run(|| traced::work(black_box(ID), black_box(NAME))))
+        }),
         Variant::SyncTracingOpentelemetry => {
             with_tracing_subscriber(|| l.run(|| with_tracing::work(black_box(ID), black_box(NAME))))
         }
@@ -233,6 +240,14 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
             let rt = runtime();
             with_traced_provider(|| {
                 l.run(|| rt.block_on(traced::work_async(black_box(ID), black_box(NAME))))
+            });
+        }
+        Variant::AsyncTracedUnderBridge => {
+            let rt = runtime();
+            with_traced_provider(|| {
+                with_bridge(|| {
+                    l.run(|| rt.block_on(traced::work_async(black_box(ID), black_box(NAME))))
+                })
             });
         }
         Variant::AsyncTracingOpentelemetry => {

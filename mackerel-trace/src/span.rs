@@ -10,7 +10,7 @@ use opentelemetry::trace::{Span as _, SpanBuilder, SpanKind, TraceContextExt as 
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 
-use crate::current::{self, MirrorSlot, OwnedMirrorEntered};
+use crate::current::MirrorSlot;
 use crate::panic;
 use crate::value::{cut_format, AttributeValue};
 
@@ -108,19 +108,17 @@ impl Span {
         }
     }
 
-    /// Makes the span current until the returned guard drops, which ends it: for the
-    /// OpenTelemetry API, and for `tracing` through a mirror span when a subscriber wants one.
+    /// Makes the span current until the returned guard drops, which ends it.
+    ///
+    /// For OpenTelemetry only: a sync function has no `tracing` mirror (see
+    /// [`Instrumented`]), as nothing it calls can capture `tracing::Span::current()` and
+    /// outlive it except through [`in_current_span`](crate::in_current_span), which makes
+    /// its own.
     #[inline]
     pub fn enter(self) -> Entered {
         let attached = self.cx.clone().map(Context::attach);
-        let mirror = if attached.is_some() {
-            current::enter_mirror()
-        } else {
-            None
-        };
         Entered {
             span: self,
-            _mirror: mirror,
             _attached: attached,
         }
     }
@@ -258,8 +256,6 @@ impl<'a> Recorder<'a> {
 #[derive(Debug)]
 pub struct Entered {
     span: Span,
-    // Exited before the context is detached: the mirror's own attach nests inside it.
-    _mirror: Option<OwnedMirrorEntered>,
     _attached: Option<ContextGuard>,
 }
 
@@ -281,6 +277,10 @@ impl Drop for Entered {
 /// A future whose span is current on every poll; see [`Span::instrument`].
 ///
 /// It holds no `ContextGuard` between polls, so it is `Send` exactly when the inner future is.
+/// While a `tracing` subscriber wants it (the `tracing` feature's bridge layer does), the span
+/// is also shown to `tracing` as a mirror span, made on the first poll and entered on every
+/// one, so that what carries `tracing::Span::current()` elsewhere (sqlx's SQLite worker,
+/// `Instrument::in_current_span`) carries this span.
 #[derive(Debug)]
 pub struct Instrumented<F> {
     inner: F,

@@ -21,8 +21,12 @@
 //! - **Events** become span events (the `message` is the event's name); an `ERROR` event sets
 //!   its span's status to `Error`.
 //! - **sqlx queries** (sqlx reports each as a `DEBUG` event with target `sqlx::query`) become
-//!   CLIENT spans with `db.query.text`, timed from the query's real start to its end: what
-//!   Mackerel's DB view lists.
+//!   CLIENT spans with `db.query.text` (literals as `?`, bound values never), timed from the
+//!   query's real start to its end, children of the span current where the query was issued:
+//!   what Mackerel's DB view lists. For SQLite, whose statements run on sqlx's worker thread,
+//!   `#[traced]` futures and server spans are shown to `tracing` as `TRACE` spans named
+//!   `traced` (target `mackerel_trace::span`), which the worker carries; see
+//!   [`LayerBuilder::show_traced_spans`].
 //! - **Its own filter.** The layer keeps `INFO` and above plus `sqlx::query` at `DEBUG`,
 //!   whatever filter your console layer has; `MACKEREL_TRACE_TRACING` (directives as
 //!   `info,my_crate=debug,sqlx::query=off`) or [`LayerBuilder::filter`] changes that. Attach a
@@ -80,6 +84,7 @@ where
 pub struct LayerBuilder {
     db_system_name: Option<String>,
     filter: Option<String>,
+    no_mirrors: bool,
 }
 
 impl LayerBuilder {
@@ -102,6 +107,25 @@ impl LayerBuilder {
         self
     }
 
+    /// Whether `#[traced]` futures and server spans are shown to `tracing` (on by default), so
+    /// that what carries `tracing::Span::current()` to another thread carries them: sqlx's
+    /// SQLite worker (without it, a SQLite query under a `#[traced]` function with no `tracing`
+    /// span around it starts a trace of its own), `Instrument::in_current_span`.
+    ///
+    /// Showing a span costs a `tracing` span per traced future (about 2,500 instructions, see
+    /// BENCHMARKS.md); turn it off when nothing in the service needs it.
+    ///
+    /// ```
+    /// let layer = mackerel_trace::tracing::LayerBuilder::new()
+    ///     .show_traced_spans(false)
+    ///     .build::<tracing_subscriber::Registry>();
+    /// # drop(layer);
+    /// ```
+    pub fn show_traced_spans(mut self, show: bool) -> Self {
+        self.no_mirrors = !show;
+        self
+    }
+
     /// The layer, filtered.
     pub fn build<S>(self) -> Layer<S>
     where
@@ -117,7 +141,8 @@ impl LayerBuilder {
                 None => default_targets(),
             },
         };
-        TracingLayer::new(self.db_system_name).with_filter(LevelFilter::new(targets))
+        TracingLayer::new(self.db_system_name)
+            .with_filter(LevelFilter::new(targets, !self.no_mirrors))
     }
 }
 

@@ -1,7 +1,9 @@
-//! Shared by the export tests: one pipeline at a time (the installed tracer is
-//! process-wide), and a quick way to make spans.
+//! Shared by the integration tests: one pipeline at a time (the installed tracer is
+//! process-wide), a quick way to make spans, and real database servers ([`servers`]).
 
 #![allow(dead_code)] // each test file uses a different part
+
+pub mod servers;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -56,4 +58,13 @@ pub fn unused_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap()
+}
+
+/// Serves `app` on 127.0.0.1 on the current tokio runtime for as long as it runs; returns the
+/// base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
 }

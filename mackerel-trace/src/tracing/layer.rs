@@ -39,11 +39,12 @@ impl TracingLayer {
 #[derive(Debug)]
 pub struct LevelFilter {
     targets: Targets,
+    mirrors: bool,
 }
 
 impl LevelFilter {
-    pub(super) fn new(targets: Targets) -> Self {
-        LevelFilter { targets }
+    pub(super) fn new(targets: Targets, mirrors: bool) -> Self {
+        LevelFilter { targets, mirrors }
     }
 }
 
@@ -52,7 +53,11 @@ impl LevelFilter {
     /// whatever their level says: without it a query on sqlx's SQLite worker loses its parent.
     fn wants(&self, meta: &Metadata<'_>) -> bool {
         tracer::tracer().is_some()
-            && (self.targets.would_enable(meta.target(), meta.level()) || mirror::is_mirror(meta))
+            && if mirror::is_mirror(meta) {
+                self.mirrors
+            } else {
+                self.targets.would_enable(meta.target(), meta.level())
+            }
     }
 }
 
@@ -150,7 +155,25 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
-        if let Some(cx) = mirrored(&ctx, id) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let cx = {
+            let extensions = span.extensions();
+            let Some(mirrored) = extensions.get::<Mirrored>() else {
+                return;
+            };
+            // A mirror entered where its span is already current (the thread polling the
+            // `#[traced]` future): nothing to attach. Elsewhere (sqlx's worker) it attaches.
+            let span_id = mirrored.cx.span().span_context().span_id();
+            if !mirrored.owned
+                && Context::map_current(|cx| cx.span().span_context().span_id() == span_id)
+            {
+                return;
+            }
+            mirrored.cx.clone()
+        };
+        {
             let guard = cx.attach();
             let _ = ENTERED.try_with(|entered| entered.borrow_mut().push((id.clone(), guard)));
         }
