@@ -31,7 +31,8 @@
 //!   `reqwest` features add HTTP SERVER and CLIENT spans (`tower::ServerLayer`,
 //!   `tower::ClientLayer`, `reqwest::RequestBuilderExt::send_traced`), which fill Mackerel's
 //!   HTTP view and join services into one trace; the `tracing` feature's `tracing::layer()`
-//!   brings spans of libraries instrumented with `tracing`, and sqlx queries as DB spans.
+//!   brings spans of libraries instrumented with `tracing`, and sqlx queries as DB spans; the
+//!   `redis` feature's `redis::Traced` makes every command of a redis connection a DB span.
 //! - The `testing` feature adds `testing::SpanCapture` (spans in memory) and
 //!   `testing::Receiver` (a local OTLP/HTTP endpoint).
 #![warn(missing_docs)]
@@ -54,6 +55,8 @@ mod outcome;
 mod panic;
 mod pipeline;
 pub mod propagation;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 mod rewrite;
