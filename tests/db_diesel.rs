@@ -338,16 +338,8 @@ mod async_diesel {
                 let app = Router::new()
                     .route("/users", get(move || postgres_users(url.clone())))
                     .layer(ServerLayer::new());
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let address = listener.local_addr().unwrap();
-                tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-                let body = reqwest::get(format!("http://{address}/users"))
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
-                assert_eq!(body, "ok");
+                let base = support::serve(app).await;
+                assert_eq!(support::get_text(&format!("{base}/users")).await, "ok");
             });
         });
         let request = by_name(&spans, "GET /users");

@@ -303,13 +303,7 @@ fn a_command_in_an_axum_handler_is_under_the_server_span() {
             .with_state(redis)
             .layer(ServerLayer::new());
         let base = support::serve(app).await;
-        let body = reqwest::get(format!("{base}/users/7"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert_eq!(body, "alice");
+        assert_eq!(support::get_text(&format!("{base}/users/7")).await, "alice");
     });
     drop(runtime);
     guard.shutdown();

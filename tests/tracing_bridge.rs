@@ -410,17 +410,8 @@ fn a_sqlite_query_in_an_axum_handler_is_a_child_of_the_server_span() {
                 .route("/count", axum::routing::get(count_rows))
                 .with_state(pool.clone())
                 .layer(mackerel_trace::tower::ServerLayer::new());
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let address = listener.local_addr().unwrap();
-            let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-            let body = reqwest::get(format!("http://{address}/count"))
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            assert_eq!(body, "0");
-            server.abort();
+            let base = support::serve(app).await;
+            assert_eq!(support::get_text(&format!("{base}/count")).await, "0");
             pool.close().await;
         });
     });

@@ -10,15 +10,20 @@
 //!   `tracing` so that the worker carries it (the DB span's parent): query + DB span + traced
 //!   span + its mirror.
 //!
+//! And one diesel query on SQLite in memory (sync, on the calling thread):
+//!
+//! - `diesel_query_alone`: a connection with no instrumentation;
+//! - `diesel_query_instrumented_no_pipeline`: with `mackerel_trace::diesel::Instrumentation`,
+//!   no pipeline installed (the hook returns at once);
+//! - `diesel_query_with_db_span`: with the instrumentation and a pipeline.
+//!
 //! `cargo bench -p mackerel-trace-benches --bench db`
 
-use std::sync::OnceLock;
-
 use divan::Bencher;
-use mackerel_trace::traced;
+use mackerel_trace_benches::db::{
+    diesel_connection, diesel_query, off, pool, query, runtime, traced_query,
+};
 use mackerel_trace_benches::discarding_provider;
-use sqlx::sqlite::SqlitePoolOptions;
-use sqlx::SqlitePool;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 fn main() {
@@ -27,54 +32,6 @@ fn main() {
     let subscriber = tracing_subscriber::registry().with(mackerel_trace::tracing::layer());
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
     divan::main();
-}
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime")
-    })
-}
-
-fn pool() -> SqlitePool {
-    runtime().block_on(async {
-        let pool = SqlitePoolOptions::new()
-            .min_connections(1)
-            .max_connections(1)
-            .connect("sqlite::memory:")
-            .await
-            .expect("SQLite in memory");
-        sqlx::query("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
-            .execute(&pool)
-            .await
-            .expect("create");
-        sqlx::query("INSERT INTO items (id, name) VALUES (1, 'tea')")
-            .execute(&pool)
-            .await
-            .expect("insert");
-        // Warm: the worker thread, its statement cache, the allocator.
-        for _ in 0..1_000 {
-            query(&pool).await;
-        }
-        pool
-    })
-}
-
-async fn query(pool: &SqlitePool) -> String {
-    let (name,): (String,) = sqlx::query_as("SELECT name FROM items WHERE id = ?")
-        .bind(1_i64)
-        .fetch_one(pool)
-        .await
-        .expect("one row");
-    name
-}
-
-#[traced]
-async fn traced_query(pool: &SqlitePool) -> String {
-    query(pool).await
 }
 
 #[divan::bench]
@@ -103,11 +60,24 @@ fn sqlx_query_under_traced(bencher: Bencher) {
     off();
 }
 
-/// Uninstalls the pipeline again.
-fn off() {
-    let guard = mackerel_trace::Config::new()
-        .with_env_vars([("OTEL_SDK_DISABLED", "true")])
-        .init()
-        .expect("OTEL_SDK_DISABLED");
-    assert!(!guard.is_enabled());
+#[divan::bench]
+fn diesel_query_alone(bencher: Bencher) {
+    let mut conn = diesel_connection(false);
+    bencher.bench_local(|| diesel_query(&mut conn));
+}
+
+#[divan::bench]
+fn diesel_query_instrumented_no_pipeline(bencher: Bencher) {
+    let mut conn = diesel_connection(true);
+    bencher.bench_local(|| diesel_query(&mut conn));
+}
+
+#[divan::bench]
+fn diesel_query_with_db_span(bencher: Bencher) {
+    let mut conn = diesel_connection(true);
+    let provider = discarding_provider();
+    mackerel_trace::set_tracer_provider(provider.clone());
+    bencher.bench_local(|| diesel_query(&mut conn));
+    let _ = provider.shutdown();
+    off();
 }

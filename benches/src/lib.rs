@@ -10,6 +10,7 @@ use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter,
 };
 
+pub mod db;
 pub mod variants;
 pub mod work;
 

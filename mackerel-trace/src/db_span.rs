@@ -35,7 +35,12 @@ pub(crate) struct DbQuery<'a> {
 impl<'a> DbQuery<'a> {
     /// A SQL statement: sanitized (literals as `?`), its operation and table read from it.
     pub(crate) fn sql(system: Option<&'a str>, sql: &str) -> DbQuery<'a> {
-        let text = sanitize_sql(sql, system);
+        DbQuery::sanitized(system, sanitize_sql(sql, system))
+    }
+
+    /// A SQL statement already sanitized by [`sanitize_sql`]: its operation and table read
+    /// from it.
+    pub(crate) fn sanitized(system: Option<&'a str>, text: String) -> DbQuery<'a> {
         let SqlSummary {
             operation,
             collection,

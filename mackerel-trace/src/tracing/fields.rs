@@ -82,27 +82,6 @@ impl Fields {
             _ => self.push(field, Value::String(cut_format(value).into())),
         }
     }
-
-    /// A field's value as text (sqlx's statement and summary).
-    pub(super) fn string(&self, name: &str) -> Option<String> {
-        self.attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == name)
-            .map(|kv| kv.value.as_str().into_owned())
-    }
-
-    /// A numeric field's value.
-    pub(super) fn number(&self, name: &str) -> Option<f64> {
-        self.attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == name)
-            .and_then(|kv| match kv.value {
-                Value::F64(v) => Some(v),
-                #[allow(clippy::cast_precision_loss)]
-                Value::I64(v) => Some(v as f64),
-                _ => None,
-            })
-    }
 }
 
 impl Visit for Fields {

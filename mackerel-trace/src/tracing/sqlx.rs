@@ -4,19 +4,22 @@
 //! What sqlx 0.9's event carries, all of it used: `summary` (the first four words),
 //! `db.statement` (the whole statement, only when longer than the summary), `rows_affected`,
 //! `rows_returned`, `elapsed_secs`, and on statements slower than sqlx's threshold a message
-//! and `slow_threshold` (kept as a span event). It carries no error, no driver and no address: a
-//! failed query is marked by the span of the code that ran it (`#[traced]` records its `Err`),
-//! and `db.system.name` comes from [`LayerBuilder::db_system_name`](super::LayerBuilder::db_system_name),
-//! or `sqlite` when the event comes from sqlx's SQLite worker thread.
+//! and `slow_threshold` (kept as a span event). It carries no error, no driver and no address:
+//! a failed query is marked by the span of the code that ran it (`#[traced]` records its
+//! `Err`), and `db.system.name` comes from
+//! [`LayerBuilder::db_system_name`](super::LayerBuilder::db_system_name), or `sqlite` when the
+//! event comes from sqlx's SQLite worker thread.
 
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, KeyValue};
+use tracing_core::field::{Field, Visit};
 use tracing_core::Event;
 
-use super::fields::Fields;
-use crate::db_span::DbQuery;
+use crate::db_span::{sanitize_sql, DbQuery};
+use crate::value::cut_format;
 
 /// The prefix of sqlx's SQLite worker thread names (`sqlx-sqlite-worker-0`).
 const SQLITE_WORKER: &str = "sqlx-sqlite-worker-";
@@ -24,50 +27,96 @@ const SQLITE_WORKER: &str = "sqlx-sqlite-worker-";
 /// Records the query `event` describes as a span, child of `parent`.
 pub(super) fn record_query(event: &Event<'_>, parent: &Context, db_system_name: Option<&str>) {
     let end = SystemTime::now();
-    let mut fields = Fields::event();
-    event.record(&mut fields);
-    let statement = fields.string("db.statement");
-    let statement = statement
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let summary = fields.string("summary");
-    let summary = summary.as_deref().map(|s| s.trim_end_matches(" …").trim());
-    let Some(sql) = statement.or(summary) else {
-        return;
-    };
-    let elapsed = fields
-        .number("elapsed_secs")
-        .filter(|secs| secs.is_finite() && *secs >= 0.0)
-        .map_or(Duration::ZERO, Duration::from_secs_f64);
-    let start = end.checked_sub(elapsed).unwrap_or(end);
     let on_sqlite_worker = || {
         std::thread::current()
             .name()
             .is_some_and(|name| name.starts_with(SQLITE_WORKER))
     };
     let system = db_system_name.or_else(|| on_sqlite_worker().then_some("sqlite"));
+    let mut query = QueryEvent {
+        system,
+        ..QueryEvent::default()
+    };
+    event.record(&mut query);
+    let Some(text) = query.statement.or(query.summary) else {
+        return;
+    };
+    let elapsed = query
+        .elapsed_secs
+        .filter(|secs| secs.is_finite() && *secs >= 0.0)
+        .map_or(Duration::ZERO, Duration::from_secs_f64);
+    let start = end.checked_sub(elapsed).unwrap_or(end);
 
-    let Some(cx) = DbQuery::sql(system, sql).start(parent, Some(start)) else {
+    let Some(cx) = DbQuery::sanitized(system, text).start(parent, Some(start)) else {
         return;
     };
     let span = cx.span();
-    for (field, key) in [
-        ("rows_returned", "db.response.returned_rows"),
-        ("rows_affected", "db.response.affected_rows"),
+    for (rows, key) in [
+        (query.rows_returned, "db.response.returned_rows"),
+        (query.rows_affected, "db.response.affected_rows"),
     ] {
-        if let Some(rows) = fields.number(field) {
-            #[allow(clippy::cast_possible_truncation)]
-            span.set_attribute(KeyValue::new(key, rows as i64));
+        if let Some(rows) = rows {
+            span.set_attribute(KeyValue::new(key, i64::try_from(rows).unwrap_or(i64::MAX)));
         }
     }
-    if fields.string("slow_threshold").is_some() {
+    if query.slow {
         // sqlx's slow-statement report: kept as an event, the span's status untouched.
-        let message = fields
-            .message
-            .clone()
-            .unwrap_or_else(|| "slow statement".to_owned());
+        let message = query.message.unwrap_or_else(|| "slow statement".to_owned());
         span.add_event(message, Vec::new());
     }
     span.end_with_timestamp(end);
+}
+
+/// What the span needs from sqlx's event, read in one pass: the statement sanitized as it is
+/// read (never copied as it came), and nothing formatted that the span does not use.
+#[derive(Default)]
+struct QueryEvent<'a> {
+    system: Option<&'a str>,
+    statement: Option<String>,
+    summary: Option<String>,
+    rows_returned: Option<u64>,
+    rows_affected: Option<u64>,
+    elapsed_secs: Option<f64>,
+    message: Option<String>,
+    slow: bool,
+}
+
+impl Visit for QueryEvent<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "db.statement" => {
+                let statement = value.trim();
+                if !statement.is_empty() {
+                    self.statement = Some(sanitize_sql(statement, self.system));
+                }
+            }
+            "summary" => {
+                let summary = value.trim_end_matches(" …").trim();
+                self.summary = Some(sanitize_sql(summary, self.system));
+            }
+            _ => {}
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match field.name() {
+            "rows_returned" => self.rows_returned = Some(value),
+            "rows_affected" => self.rows_affected = Some(value),
+            _ => {}
+        }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if field.name() == "elapsed_secs" {
+            self.elapsed_secs = Some(value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        match field.name() {
+            "slow_threshold" => self.slow = true,
+            "message" => self.message = Some(cut_format(format_args!("{value:?}"))),
+            _ => {}
+        }
+    }
 }
