@@ -8,4 +8,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo bench -p mackerel-trace-benches --bench overhead
 benches/callgrind.sh
 cargo bench -p mackerel-trace-benches --bench export
+cargo bench -p mackerel-trace-benches --bench db
 benches/compile-cost.sh
