@@ -428,3 +428,22 @@ fn a_sqlite_query_in_an_axum_handler_is_a_child_of_the_server_span() {
     assert_eq!(query.name(), "SELECT sqlite_master");
     assert_eq!(query.span.kind, CLIENT);
 }
+
+/// The name of `tracing`'s current span where it is called.
+async fn tracing_current_span_name() -> Option<&'static str> {
+    tracing::Span::current().metadata().map(|meta| meta.name())
+}
+
+#[traced]
+async fn traced_probe() -> Option<&'static str> {
+    tracing_current_span_name().await
+}
+
+#[test]
+fn a_traced_future_is_shown_to_tracing_as_a_mirror_that_is_no_span_of_its_own() {
+    let spans = collect(1, || {
+        assert_eq!(runtime().block_on(traced_probe()), Some("traced"));
+    });
+    let names: Vec<&str> = spans.iter().map(ReceivedSpan::name).collect();
+    assert_eq!(names, ["traced_probe"]);
+}

@@ -85,3 +85,56 @@ fn the_span_is_current_while_the_function_runs() {
     assert!(current_span_is_mine());
     assert!(!Context::current().span().span_context().is_valid());
 }
+
+#[traced]
+fn on_another_thread(n: u32) -> u32 {
+    n + 1
+}
+
+#[traced]
+fn hands_work_to_threads() -> u32 {
+    let plain = std::thread::spawn(mackerel_trace::in_current_span(|| on_another_thread(1)));
+    let with_argument = std::thread::spawn({
+        let run = mackerel_trace::in_current_span_with(on_another_thread);
+        move || run(2)
+    });
+    plain.join().unwrap() + with_argument.join().unwrap()
+}
+
+#[traced]
+fn spawns_without_in_current_span() {
+    std::thread::spawn(|| on_another_thread(3)).join().unwrap();
+}
+
+#[test]
+fn in_current_span_carries_the_callers_span_to_another_thread() {
+    capture();
+    assert_eq!(hands_work_to_threads(), 5);
+    let parent = span("hands_work_to_threads");
+    let children = crate::support::spans("on_another_thread");
+    let of_parent: Vec<_> = children
+        .iter()
+        .filter(|s| s.parent_span_id == parent.span_context.span_id())
+        .collect();
+    assert_eq!(of_parent.len(), 2, "{children:#?}");
+    for child in of_parent {
+        assert_child_of(child, &parent);
+    }
+}
+
+#[test]
+fn without_in_current_span_another_thread_starts_a_new_trace() {
+    capture();
+    spawns_without_in_current_span();
+    let parent = span("spawns_without_in_current_span");
+    let orphan = crate::support::spans("on_another_thread")
+        .into_iter()
+        .find(|s| {
+            s.span_context.trace_id() != parent.span_context.trace_id()
+                && s.parent_span_id == mackerel_trace::opentelemetry::trace::SpanId::INVALID
+        });
+    assert!(
+        orphan.is_some(),
+        "the plain thread's span is a root of its own"
+    );
+}
