@@ -51,6 +51,8 @@ mod export;
 mod guard;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 mod http_span;
+#[cfg(feature = "logs")]
+mod logs;
 mod outcome;
 mod panic;
 mod pipeline;
