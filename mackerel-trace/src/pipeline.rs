@@ -9,7 +9,7 @@ use opentelemetry_sdk::Resource;
 use crate::console::{ConsoleExporter, ConsoleProcessor};
 use crate::export::batch::{BatchConfig, BatchProcessor, ExportTarget};
 use crate::export::client::{Client, Deadline};
-use crate::export::report::Report;
+use crate::export::report::{Report, Signal};
 use crate::export::size::MAX_REQUEST_BYTES;
 use crate::settings::{Destination, Sampler, Settings};
 use crate::Guard;
@@ -26,7 +26,7 @@ pub(crate) fn start(settings: &Settings) -> Guard {
         crate::tracer::clear_tracer();
         return Guard::inert();
     }
-    let report = Arc::new(Report::new());
+    let report = Arc::new(Report::new(Signal::Spans));
     let resource = Resource::builder_empty()
         .with_attributes(settings.resource.iter().cloned())
         .build();

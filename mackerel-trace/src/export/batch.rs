@@ -72,7 +72,7 @@ impl BatchProcessor {
         let (queue, receiver) = mpsc::sync_channel(config.max_queue_size);
         let worker_report = Arc::clone(&report);
         let worker = std::thread::Builder::new()
-            .name("mackerel-trace-export".to_owned())
+            .name(report.signal().thread_name().to_owned())
             .spawn(move || Worker::new(target, config, worker_report).run(&receiver))
             .map_err(|err| eprintln!("mackerel-trace: could not start the export thread: {err}"))
             .ok();
@@ -141,8 +141,9 @@ impl SpanProcessor for BatchProcessor {
                 .pending_failure()
                 .map(|why| format!(" (the last attempt: {why})"))
                 .unwrap_or_default();
+            let items = self.report.signal().items();
             eprintln!(
-                "mackerel-trace: flushing spans at exit did not finish within {} ms{why}; spans still queued were not sent",
+                "mackerel-trace: flushing {items} at exit did not finish within {} ms{why}; {items} still queued were not sent",
                 timeout.as_millis()
             );
         }
@@ -226,7 +227,10 @@ impl<E: SpanExporter> Worker<E> {
             if self.resource_len + scope_len + span_len > limit {
                 self.report.export_failed(
                     1,
-                    format!("a span of up to {span_len} bytes does not fit in a request of at most {limit} bytes"),
+                    format!(
+                        "{} of up to {span_len} bytes does not fit in a request of at most {limit} bytes",
+                        self.report.signal().one()
+                    ),
                 );
                 continue;
             }

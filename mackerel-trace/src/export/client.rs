@@ -207,9 +207,7 @@ impl Client {
             ));
         } else {
             let hint = match status {
-                404 | 405 => {
-                    "; check the endpoint's path (an OTLP/HTTP receiver takes traces at /v1/traces)"
-                }
+                404 | 405 => self.report.signal().wrong_path_hint(),
                 429 | 502..=504 => "; retried, the receiver is overloaded or unavailable",
                 _ => "",
             };

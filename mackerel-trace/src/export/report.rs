@@ -1,5 +1,5 @@
-//! Counting exported and dropped spans, and telling the user on stderr — at most once per
-//! interval, never per span, never with the API key.
+//! Counting exported and dropped spans (or log records), and telling the user on stderr — at
+//! most once per interval, never per item, never with the API key.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -34,9 +34,82 @@ impl ExportStats {
     }
 }
 
+/// What a report counts: the noun of its messages and the settings they point to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Spans,
+    #[cfg(feature = "logs")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "until the logs pipeline starts it")
+    )]
+    Logs,
+}
+
+impl Signal {
+    /// The items, in the plural: "spans".
+    pub(crate) fn items(self) -> &'static str {
+        match self {
+            Signal::Spans => "spans",
+            #[cfg(feature = "logs")]
+            Signal::Logs => "log records",
+        }
+    }
+
+    /// One item, with its article: "a span".
+    pub(crate) fn one(self) -> &'static str {
+        match self {
+            Signal::Spans => "a span",
+            #[cfg(feature = "logs")]
+            Signal::Logs => "a log record",
+        }
+    }
+
+    /// The name of the export thread.
+    pub(crate) fn thread_name(self) -> &'static str {
+        match self {
+            Signal::Spans => "mackerel-trace-export",
+            #[cfg(feature = "logs")]
+            Signal::Logs => "mackerel-trace-export-logs",
+        }
+    }
+
+    /// The path an OTLP/HTTP receiver takes this signal at, for a 404's hint.
+    pub(crate) fn wrong_path_hint(self) -> &'static str {
+        match self {
+            Signal::Spans => {
+                "; check the endpoint's path (an OTLP/HTTP receiver takes traces at /v1/traces)"
+            }
+            #[cfg(feature = "logs")]
+            Signal::Logs => {
+                "; check the endpoint's path (an OTLP/HTTP receiver takes logs at /v1/logs)"
+            }
+        }
+    }
+
+    fn queue_full_hint(self) -> &'static str {
+        match self {
+            Signal::Spans => "raise OTEL_BSP_MAX_QUEUE_SIZE or record fewer spans",
+            #[cfg(feature = "logs")]
+            Signal::Logs => {
+                "raise OTEL_BLRP_MAX_QUEUE_SIZE or log less, e.g. MACKEREL_TRACE_LOGS=warn"
+            }
+        }
+    }
+
+    fn dropped_until_accepted(self) -> &'static str {
+        match self {
+            Signal::Spans => "Spans are dropped until it is accepted.",
+            #[cfg(feature = "logs")]
+            Signal::Logs => "Log records are dropped until it is accepted.",
+        }
+    }
+}
+
 /// Shared between the application threads (queue-full drops) and the export worker.
 #[derive(Debug)]
 pub(crate) struct Report {
+    signal: Signal,
     exported: AtomicU64,
     dropped_queue_full: AtomicU64,
     dropped_export_failed: AtomicU64,
@@ -57,14 +130,19 @@ struct ReportState {
 }
 
 impl Report {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(signal: Signal) -> Self {
         Report {
+            signal,
             exported: AtomicU64::new(0),
             dropped_queue_full: AtomicU64::new(0),
             dropped_export_failed: AtomicU64::new(0),
             key_rejection_reported: AtomicBool::new(false),
             state: Mutex::new(ReportState::default()),
         }
+    }
+
+    pub(crate) fn signal(&self) -> Signal {
+        self.signal
     }
 
     pub(crate) fn stats(&self) -> ExportStats {
@@ -75,8 +153,8 @@ impl Report {
         }
     }
 
-    pub(crate) fn exported(&self, spans: usize) {
-        self.exported.fetch_add(spans as u64, Ordering::Relaxed);
+    pub(crate) fn exported(&self, items: usize) {
+        self.exported.fetch_add(items as u64, Ordering::Relaxed);
     }
 
     /// Called on application threads: only counts.
@@ -85,11 +163,11 @@ impl Report {
         self.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts spans lost to a failed export and remembers why, for the next report: the HTTP
+    /// Counts items lost to a failed export and remembers why, for the next report: the HTTP
     /// client's last noted cause, or `fallback` when it noted none.
-    pub(crate) fn export_failed(&self, spans: usize, fallback: String) {
+    pub(crate) fn export_failed(&self, items: usize, fallback: String) {
         self.dropped_export_failed
-            .fetch_add(spans as u64, Ordering::Relaxed);
+            .fetch_add(items as u64, Ordering::Relaxed);
         if let Ok(mut state) = self.state.lock() {
             state.last_failure = Some(state.pending_failure.take().unwrap_or(fallback));
         }
@@ -119,12 +197,13 @@ impl Report {
     pub(crate) fn key_rejected(&self, endpoint: &str, status: u16) {
         if !self.key_rejection_reported.swap(true, Ordering::Relaxed) {
             eprintln!(
-                "mackerel-trace: {endpoint} rejected the API key (HTTP {status}); check that MACKEREL_APIKEY holds a Mackerel API key with Write permission. Spans are dropped until it is accepted."
+                "mackerel-trace: {endpoint} rejected the API key (HTTP {status}); check that MACKEREL_APIKEY holds a Mackerel API key with Write permission. {}",
+                self.signal.dropped_until_accepted()
             );
         }
     }
 
-    /// Prints one line about spans dropped since the last line, unless a line was printed
+    /// Prints one line about items dropped since the last line, unless a line was printed
     /// less than the interval ago. Called by the export worker, never on application threads.
     pub(crate) fn maybe_print(&self, force: bool) {
         let Ok(mut state) = self.state.lock() else {
@@ -144,24 +223,71 @@ impl Report {
         if queue_full == 0 && failed == 0 {
             return;
         }
+        let why = if failed > 0 {
+            state.last_failure.take()
+        } else {
+            None
+        };
+        let line = self.dropped_line(queue_full, failed, why.as_deref());
+        eprintln!("{line}");
+        state.last_report = Some(now);
+        state.reported_queue_full = stats.dropped_queue_full;
+        state.reported_export_failed = stats.dropped_export_failed;
+    }
+
+    /// The line about `queue_full` and `failed` items dropped, `why` the last failure.
+    fn dropped_line(&self, queue_full: u64, failed: u64, why: Option<&str>) -> String {
+        let items = self.signal.items();
         let mut line = String::from("mackerel-trace: dropped ");
         if queue_full > 0 {
             line.push_str(&format!(
-                "{queue_full} spans because the export queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE or record fewer spans)"
+                "{queue_full} {items} because the export queue was full ({})",
+                self.signal.queue_full_hint()
             ));
         }
         if failed > 0 {
             if queue_full > 0 {
                 line.push_str(" and ");
             }
-            line.push_str(&format!("{failed} spans because export failed"));
-            if let Some(why) = state.last_failure.take() {
+            line.push_str(&format!("{failed} {items} because export failed"));
+            if let Some(why) = why {
                 line.push_str(&format!(": {why}"));
             }
         }
-        eprintln!("{line}");
-        state.last_report = Some(now);
-        state.reported_queue_full = stats.dropped_queue_full;
-        state.reported_export_failed = stats.dropped_export_failed;
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_lines_speak_of_spans() {
+        let report = Report::new(Signal::Spans);
+        assert_eq!(
+            report.dropped_line(3, 2, Some("no answer")),
+            "mackerel-trace: dropped 3 spans because the export queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE or record fewer spans) and 2 spans because export failed: no answer"
+        );
+        assert!(Signal::Spans
+            .wrong_path_hint()
+            .ends_with("takes traces at /v1/traces)"));
+    }
+
+    #[cfg(feature = "logs")]
+    #[test]
+    fn log_lines_speak_of_log_records() {
+        let report = Report::new(Signal::Logs);
+        assert_eq!(
+            report.dropped_line(3, 2, None),
+            "mackerel-trace: dropped 3 log records because the export queue was full (raise OTEL_BLRP_MAX_QUEUE_SIZE or log less, e.g. MACKEREL_TRACE_LOGS=warn) and 2 log records because export failed"
+        );
+        assert!(Signal::Logs
+            .wrong_path_hint()
+            .ends_with("takes logs at /v1/logs)"));
+        assert_eq!(
+            Signal::Logs.dropped_until_accepted(),
+            "Log records are dropped until it is accepted."
+        );
     }
 }
