@@ -1,45 +1,48 @@
-//! The batch span processor: application threads hand finished spans to a bounded queue
-//! (never blocking: a full queue drops and counts), one worker thread exports them.
+//! The batch processors: application threads hand finished spans ([`spans`]) or log records
+//! ([`logs`]) to a bounded queue (never blocking: a full queue drops and counts), one worker
+//! thread per signal exports them.
 //!
-//! Ours rather than the SDK's because the SDK's processor has no drop counter, ignores
+//! Ours rather than the SDK's because the SDK's processors have no drop counter, ignore
 //! `OTEL_BSP_EXPORT_TIMEOUT`, and cannot cut requests by encoded size: each batch is cut by
 //! an upper bound of its encoded size ([`size`](super::size)) before the exporter encodes it.
+//! One queue and worker serve both signals; what differs is [`Batched`].
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 use super::client::Deadline;
 use super::report::Report;
 use super::size;
 
-enum Message {
-    Span(Box<SpanData>),
+mod spans;
+
+pub(crate) use spans::BatchProcessor;
+
+/// An item the worker batches, and how a request of them goes out through an `E`: spans
+/// through a `SpanExporter`, log records through a `LogExporter`.
+pub(crate) trait Batched<E>: Send + Sized + 'static {
+    /// An upper bound of the bytes the item adds to a request.
+    fn len_bound(&self) -> usize;
+    /// An upper bound of the bytes its scope group adds to a request, once per group.
+    fn scope_len_bound(&self) -> usize;
+    /// Whether `other` lands in the same scope group of a request.
+    fn same_scope(&self, other: &Self) -> bool;
+    /// One export call: the exporter encodes, posts and retries.
+    fn export(exporter: &E, request: Vec<Self>) -> OTelSdkResult;
+    fn shutdown(exporter: &E) -> OTelSdkResult;
+}
+
+enum Message<T> {
+    Item(Box<T>),
     /// Export everything queued before this message, then answer.
     Flush(mpsc::Sender<()>),
     /// Export everything queued, answer, and stop.
     Shutdown(mpsc::Sender<()>),
-}
-
-/// The queue end held by the tracer provider.
-pub(crate) struct BatchProcessor {
-    queue: SyncSender<Message>,
-    report: Arc<Report>,
-    max_queue_size: usize,
-    worker: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl std::fmt::Debug for BatchProcessor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchProcessor")
-            .field("max_queue_size", &self.max_queue_size)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Batch settings.
@@ -63,63 +66,47 @@ pub(crate) struct ExportTarget<E> {
     pub(crate) deadline: Arc<Deadline>,
 }
 
-impl BatchProcessor {
-    pub(crate) fn start<E: SpanExporter + 'static>(
+/// The queue end held by a processor, and its worker thread.
+struct Queue<T> {
+    sender: SyncSender<Message<T>>,
+    report: Arc<Report>,
+    max_queue_size: usize,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<T: Send + 'static> Queue<T> {
+    fn start<E: Send + 'static>(
         target: ExportTarget<E>,
         config: BatchConfig,
         report: Arc<Report>,
-    ) -> Self {
-        let (queue, receiver) = mpsc::sync_channel(config.max_queue_size);
+    ) -> Self
+    where
+        T: Batched<E>,
+    {
+        let (sender, receiver) = mpsc::sync_channel(config.max_queue_size);
         let worker_report = Arc::clone(&report);
         let worker = std::thread::Builder::new()
             .name(report.signal().thread_name().to_owned())
-            .spawn(move || Worker::new(target, config, worker_report).run(&receiver))
+            .spawn(move || {
+                // What the export does (the HTTP client's own logging) must not come back as
+                // telemetry to export.
+                let _suppressed = Context::enter_telemetry_suppressed_scope();
+                Worker::new(target, config, worker_report).run(&receiver);
+            })
             .map_err(|err| eprintln!("mackerel-trace: could not start the export thread: {err}"))
             .ok();
-        BatchProcessor {
-            queue,
+        Queue {
+            sender,
             report,
             max_queue_size: config.max_queue_size,
             worker: Mutex::new(worker),
         }
     }
 
-    /// Sends a control message, waiting for queue space no later than `deadline`.
-    fn control(&self, make: fn(mpsc::Sender<()>) -> Message, deadline: Instant) -> OTelSdkResult {
-        let (ack, acked) = mpsc::channel();
-        let mut message = make(ack);
-        loop {
-            match self.queue.try_send(message) {
-                Ok(()) => break,
-                Err(TrySendError::Disconnected(_)) => return Err(OTelSdkError::AlreadyShutdown),
-                Err(TrySendError::Full(back)) => {
-                    if Instant::now() >= deadline {
-                        return Err(OTelSdkError::Timeout(Duration::ZERO));
-                    }
-                    message = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
-        let wait = deadline.saturating_duration_since(Instant::now());
-        match acked.recv_timeout(wait) {
-            Ok(()) => Ok(()),
-            Err(RecvTimeoutError::Timeout) => Err(OTelSdkError::Timeout(wait)),
-            Err(RecvTimeoutError::Disconnected) => Err(OTelSdkError::InternalFailure(
-                "the export thread stopped".to_owned(),
-            )),
-        }
-    }
-}
-
-impl SpanProcessor for BatchProcessor {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
-
-    fn on_end(&self, span: SpanData) {
-        if !span.span_context.is_sampled() {
-            return;
-        }
-        if self.queue.try_send(Message::Span(Box::new(span))).is_err() {
+    /// Called on application threads: never blocks; a full queue drops and counts.
+    #[inline]
+    fn push(&self, item: Box<T>) {
+        if self.sender.try_send(Message::Item(item)).is_err() {
             self.report.dropped_queue_full();
         }
     }
@@ -150,18 +137,49 @@ impl SpanProcessor for BatchProcessor {
         self.report.maybe_print(true);
         result
     }
+
+    /// Sends a control message, waiting for queue space no later than `deadline`.
+    fn control(
+        &self,
+        make: fn(mpsc::Sender<()>) -> Message<T>,
+        deadline: Instant,
+    ) -> OTelSdkResult {
+        let (ack, acked) = mpsc::channel();
+        let mut message = make(ack);
+        loop {
+            match self.sender.try_send(message) {
+                Ok(()) => break,
+                Err(TrySendError::Disconnected(_)) => return Err(OTelSdkError::AlreadyShutdown),
+                Err(TrySendError::Full(back)) => {
+                    if Instant::now() >= deadline {
+                        return Err(OTelSdkError::Timeout(Duration::ZERO));
+                    }
+                    message = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match acked.recv_timeout(wait) {
+            Ok(()) => Ok(()),
+            Err(RecvTimeoutError::Timeout) => Err(OTelSdkError::Timeout(wait)),
+            Err(RecvTimeoutError::Disconnected) => Err(OTelSdkError::InternalFailure(
+                "the export thread stopped".to_owned(),
+            )),
+        }
+    }
 }
 
-struct Worker<E> {
+struct Worker<T, E> {
     target: ExportTarget<E>,
     config: BatchConfig,
     report: Arc<Report>,
-    batch: Vec<SpanData>,
+    batch: Vec<T>,
     /// The size bound of a request's resource part.
     resource_len: usize,
 }
 
-impl<E: SpanExporter> Worker<E> {
+impl<T: Batched<E>, E> Worker<T, E> {
     fn new(target: ExportTarget<E>, config: BatchConfig, report: Arc<Report>) -> Self {
         Worker {
             resource_len: size::resource(&target.resource),
@@ -172,13 +190,13 @@ impl<E: SpanExporter> Worker<E> {
         }
     }
 
-    fn run(mut self, queue: &Receiver<Message>) {
+    fn run(mut self, queue: &Receiver<Message<T>>) {
         let mut next_export = Instant::now() + self.config.schedule_delay;
         loop {
             let wait = next_export.saturating_duration_since(Instant::now());
             match queue.recv_timeout(wait) {
-                Ok(Message::Span(span)) => {
-                    self.batch.push(*span);
+                Ok(Message::Item(item)) => {
+                    self.batch.push(*item);
                     if self.batch.len() >= self.config.max_export_batch_size {
                         self.export();
                         next_export = Instant::now() + self.config.schedule_delay;
@@ -190,7 +208,7 @@ impl<E: SpanExporter> Worker<E> {
                 }
                 Ok(Message::Shutdown(ack)) => {
                     self.export();
-                    let _ = self.target.exporter.shutdown();
+                    let _ = T::shutdown(&self.target.exporter);
                     let _ = ack.send(());
                     return;
                 }
@@ -217,60 +235,60 @@ impl<E: SpanExporter> Worker<E> {
             Vec::with_capacity(self.config.max_export_batch_size),
         );
         let limit = self.config.max_request_bytes;
-        let mut request = Vec::new();
+        let mut request: Vec<T> = Vec::new();
         let mut request_len = self.resource_len;
-        let mut scopes: Vec<InstrumentationScope> = Vec::new();
-        for span in batch {
-            let span_len = size::span(&span);
-            let scope = &span.instrumentation_scope;
-            let scope_len = size::scope(scope);
-            if self.resource_len + scope_len + span_len > limit {
+        // Where each scope group of the request starts, to tell a new group.
+        let mut groups: Vec<usize> = Vec::new();
+        for item in batch {
+            let item_len = item.len_bound();
+            let scope_len = item.scope_len_bound();
+            if self.resource_len + scope_len + item_len > limit {
                 self.report.export_failed(
                     1,
                     format!(
-                        "{} of up to {span_len} bytes does not fit in a request of at most {limit} bytes",
+                        "{} of up to {item_len} bytes does not fit in a request of at most {limit} bytes",
                         self.report.signal().one()
                     ),
                 );
                 continue;
             }
-            let new_scope = !scopes.contains(scope);
-            let added = span_len + if new_scope { scope_len } else { 0 };
+            let new_group = !groups.iter().any(|&first| request[first].same_scope(&item));
+            let added = item_len + if new_group { scope_len } else { 0 };
             if request_len + added > limit {
                 self.send(std::mem::take(&mut request));
-                request_len = self.resource_len + scope_len + span_len;
-                scopes.clear();
-                scopes.push(scope.clone());
+                request_len = self.resource_len + scope_len + item_len;
+                groups.clear();
+                groups.push(0);
             } else {
                 request_len += added;
-                if new_scope {
-                    scopes.push(scope.clone());
+                if new_group {
+                    groups.push(request.len());
                 }
             }
-            request.push(span);
+            request.push(item);
         }
         self.send(request);
     }
 
-    /// One export call: the exporter encodes, posts and retries within the export timeout.
-    fn send(&mut self, request: Vec<SpanData>) {
+    /// One export call, bounded by the export timeout.
+    fn send(&mut self, request: Vec<T>) {
         if request.is_empty() {
             return;
         }
-        let spans = request.len();
+        let items = request.len();
         self.target
             .deadline
             .set(Instant::now() + self.config.export_timeout);
-        // An exporter bug must cost spans, never the application: contain any panic here.
+        // An exporter bug must cost items, never the application: contain any panic here.
         let exported = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            futures_executor::block_on(self.target.exporter.export(request))
+            T::export(&self.target.exporter, request)
         }));
         match exported {
-            Ok(Ok(())) => self.report.exported(spans),
-            Ok(Err(err)) => self.report.export_failed(spans, err.to_string()),
+            Ok(Ok(())) => self.report.exported(items),
+            Ok(Err(err)) => self.report.export_failed(items, err.to_string()),
             Err(_) => self
                 .report
-                .export_failed(spans, "the exporter panicked".to_owned()),
+                .export_failed(items, "the exporter panicked".to_owned()),
         }
     }
 }
