@@ -19,8 +19,17 @@ use super::client::Deadline;
 use super::report::Report;
 use super::size;
 
+#[cfg(feature = "logs")]
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "until the logs pipeline starts it")
+)]
+mod logs;
 mod spans;
 
+#[cfg(feature = "logs")]
+#[expect(unused_imports, reason = "until the logs pipeline starts it")]
+pub(crate) use logs::LogBatchProcessor;
 pub(crate) use spans::BatchProcessor;
 
 /// An item the worker batches, and how a request of them goes out through an `E`: spans

@@ -127,6 +127,9 @@ struct ReportState {
     /// Why the export in progress failed, in the HTTP client's words (cause and destination),
     /// which say more than the exporter's error.
     pending_failure: Option<String>,
+    /// The lines printed, for tests to read.
+    #[cfg(test)]
+    printed: Vec<String>,
 }
 
 impl Report {
@@ -230,9 +233,20 @@ impl Report {
         };
         let line = self.dropped_line(queue_full, failed, why.as_deref());
         eprintln!("{line}");
+        #[cfg(test)]
+        state.printed.push(line);
         state.last_report = Some(now);
         state.reported_queue_full = stats.dropped_queue_full;
         state.reported_export_failed = stats.dropped_export_failed;
+    }
+
+    /// The lines `maybe_print` printed.
+    #[cfg(test)]
+    pub(crate) fn printed(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .map(|state| state.printed.clone())
+            .unwrap_or_default()
     }
 
     /// The line about `queue_full` and `failed` items dropped, `why` the last failure.
@@ -272,6 +286,18 @@ mod tests {
         assert!(Signal::Spans
             .wrong_path_hint()
             .ends_with("takes traces at /v1/traces)"));
+    }
+
+    #[test]
+    fn drops_are_printed_at_most_once_per_interval_unless_forced() {
+        let report = Report::new(Signal::Spans);
+        report.dropped_queue_full();
+        report.maybe_print(false);
+        report.dropped_queue_full();
+        report.maybe_print(false);
+        report.maybe_print(true);
+        let line = "mackerel-trace: dropped 1 spans because the export queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE or record fewer spans)";
+        assert_eq!(report.printed(), [line, line]);
     }
 
     #[cfg(feature = "logs")]

@@ -7,13 +7,8 @@ use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
 #[cfg(feature = "logs")]
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "until the logs pipeline starts it")
-)]
 mod logs;
 #[cfg(feature = "logs")]
-#[expect(unused_imports, reason = "until the log processor uses it")]
 pub(crate) use logs::{log_record, log_scope};
 
 /// Mackerel rejects requests over 6 MB; like Mackerel's own Collector exporter, each request
