@@ -4,6 +4,7 @@ mod http;
 mod received;
 mod reply;
 mod server;
+mod values;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -3,11 +3,12 @@
 use std::io::Read as _;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{span, Span};
 use prost::Message as _;
 
 use super::http::RawRequest;
+use super::values::{as_bool, as_int, as_str, find, hex};
 
 /// One HTTP request as the [`Receiver`](super::Receiver) saw it, with its OTLP payload decoded.
 ///
@@ -226,20 +227,14 @@ impl ReceivedSpan {
     ///
     /// See the [type-level example](ReceivedSpan#example).
     pub fn int_attr(&self, key: &str) -> Option<i64> {
-        match self.attr(key)?.value.as_ref()? {
-            any_value::Value::IntValue(value) => Some(*value),
-            _ => None,
-        }
+        as_int(self.attr(key)?)
     }
 
     /// A span attribute's value when it is a boolean.
     ///
     /// See the [type-level example](ReceivedSpan#example).
     pub fn bool_attr(&self, key: &str) -> Option<bool> {
-        match self.attr(key)?.value.as_ref()? {
-            any_value::Value::BoolValue(value) => Some(*value),
-            _ => None,
-        }
+        as_bool(self.attr(key)?)
     }
 
     /// A resource attribute's value.
@@ -283,22 +278,4 @@ impl ReceivedSpan {
     pub fn parent_span_id(&self) -> Option<String> {
         (!self.span.parent_span_id.is_empty()).then(|| hex(&self.span.parent_span_id))
     }
-}
-
-fn find<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
-    attributes
-        .iter()
-        .find(|attribute| attribute.key == key)
-        .and_then(|attribute| attribute.value.as_ref())
-}
-
-fn as_str(value: &AnyValue) -> Option<&str> {
-    match value.value.as_ref()? {
-        any_value::Value::StringValue(value) => Some(value),
-        _ => None,
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
