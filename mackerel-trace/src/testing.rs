@@ -1,4 +1,5 @@
-//! Test support: capture spans in memory, or receive them over real OTLP/HTTP.
+//! Test support: capture spans in memory, or receive them (and, with the `logs` feature, log
+//! records) over real OTLP/HTTP.
 //!
 //! Enabled by the `testing` feature.
 
@@ -6,6 +7,8 @@ mod capture;
 mod receiver;
 
 pub use capture::SpanCapture;
+#[cfg(feature = "logs")]
+pub use receiver::ReceivedLog;
 pub use receiver::{ReceivedRequest, ReceivedSpan, Receiver, Reply};
 
 /// The official OTLP protobuf types the [`Receiver`] decodes into (`opentelemetry-proto`).

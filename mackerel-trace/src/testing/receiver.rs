@@ -2,13 +2,18 @@
 
 mod http;
 mod received;
+#[cfg(feature = "logs")]
+mod received_log;
 mod reply;
 mod server;
+mod values;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use received::{ReceivedRequest, ReceivedSpan};
+#[cfg(feature = "logs")]
+pub use received_log::ReceivedLog;
 pub use reply::Reply;
 
 use server::Server;
@@ -21,6 +26,12 @@ use server::Server;
 /// `opentelemetry-proto` types, and answers from a script of [`Reply`]s — so a test can make it
 /// answer 503, close the connection or hang. Dropping it closes every connection and joins its
 /// threads.
+///
+/// With the `logs` feature it also takes OTLP logs: a request whose path ends in `/v1/logs`
+/// (see `logs_endpoint`) is decoded as an `ExportLogsServiceRequest`, and its records are
+/// returned by `logs` and `wait_for_logs`, never by [`spans`](Receiver::spans). Every other path
+/// is decoded as traces. Both signals share one script: each request, traces or logs, takes the
+/// next [`Reply`] in arrival order.
 ///
 /// # Example
 ///
@@ -79,7 +90,8 @@ impl Receiver {
     }
 
     /// Starts a receiver that answers the first requests with `replies`, in order, then with
-    /// [`Reply::ok`].
+    /// [`Reply::ok`]. The script is one queue for every request, whatever its path: trace and
+    /// log exports take their replies from it in the order they arrive.
     ///
     /// # Panics
     ///
@@ -120,8 +132,19 @@ impl Receiver {
         format!("{}/v1/traces", self.base_url())
     }
 
+    /// The OTLP logs URL to export to: `http://127.0.0.1:<port>/v1/logs`.
+    ///
+    /// ```
+    /// let receiver = mackerel_trace::testing::Receiver::start();
+    /// assert_eq!(receiver.logs_endpoint(), format!("{}/v1/logs", receiver.base_url()));
+    /// ```
+    #[cfg(feature = "logs")]
+    pub fn logs_endpoint(&self) -> String {
+        format!("{}/v1/logs", self.base_url())
+    }
+
     /// The receiver's root URL, `http://127.0.0.1:<port>`, for exporters that append the
-    /// `/v1/traces` path themselves.
+    /// `/v1/traces` (or `/v1/logs`) path themselves.
     ///
     /// ```
     /// let receiver = mackerel_trace::testing::Receiver::start();
@@ -201,6 +224,66 @@ impl Receiver {
             accepted_spans,
         )
     }
+
+    /// Every log record of every request answered with a 2xx status, in arrival order: what the
+    /// client was told was delivered. Requests to `/v1/traces` add nothing here.
+    ///
+    /// ```
+    /// let receiver = mackerel_trace::testing::Receiver::start();
+    /// assert!(receiver.logs().is_empty());
+    /// ```
+    #[cfg(feature = "logs")]
+    pub fn logs(&self) -> Vec<ReceivedLog> {
+        self.server
+            .with_requests(Duration::ZERO, |_| true, accepted_logs)
+    }
+
+    /// Waits until at least `count` log records arrived in 2xx-answered requests or `timeout`
+    /// passed, then returns every such record (see [`logs`](Receiver::logs)).
+    ///
+    /// ```
+    /// # use std::io::Write as _;
+    /// # use prost::Message as _;
+    /// use std::time::Duration;
+    ///
+    /// use mackerel_trace::testing::proto::collector::logs::v1::ExportLogsServiceRequest;
+    /// use mackerel_trace::testing::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    /// use mackerel_trace::testing::Receiver;
+    ///
+    /// let receiver = Receiver::start();
+    ///
+    /// // Stand-in for the exporter under test: one record, protobuf, gzip, POST to /v1/logs.
+    /// let export = ExportLogsServiceRequest {
+    ///     resource_logs: vec![ResourceLogs {
+    ///         scope_logs: vec![ScopeLogs {
+    ///             log_records: vec![LogRecord { severity_text: "WARN".into(), ..Default::default() }],
+    ///             ..Default::default()
+    ///         }],
+    ///         ..Default::default()
+    ///     }],
+    /// };
+    /// let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    /// gzip.write_all(&export.encode_to_vec())?;
+    /// let agent: ureq::Agent = ureq::Agent::config_builder().proxy(None).build().into();
+    /// agent
+    ///     .post(receiver.logs_endpoint())
+    ///     .header("Content-Type", "application/x-protobuf")
+    ///     .header("Content-Encoding", "gzip")
+    ///     .send(gzip.finish()?)?;
+    ///
+    /// let logs = receiver.wait_for_logs(1, Duration::from_secs(5));
+    /// assert_eq!(logs[0].severity_text(), "WARN");
+    /// assert!(receiver.spans().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "logs")]
+    pub fn wait_for_logs(&self, count: usize, timeout: Duration) -> Vec<ReceivedLog> {
+        self.server.with_requests(
+            timeout,
+            |requests| accepted_log_count(requests) >= count,
+            accepted_logs,
+        )
+    }
 }
 
 impl std::fmt::Debug for Receiver {
@@ -233,5 +316,26 @@ fn accepted_spans(requests: &[ReceivedRequest]) -> Vec<ReceivedSpan> {
         .iter()
         .filter(|request| request.accepted())
         .flat_map(ReceivedRequest::spans)
+        .collect()
+}
+
+#[cfg(feature = "logs")]
+fn accepted_log_count(requests: &[ReceivedRequest]) -> usize {
+    requests
+        .iter()
+        .filter(|request| request.accepted())
+        .filter_map(|request| request.logs_request.as_ref())
+        .flat_map(|request| &request.resource_logs)
+        .flat_map(|resource_logs| &resource_logs.scope_logs)
+        .map(|scope_logs| scope_logs.log_records.len())
+        .sum()
+}
+
+#[cfg(feature = "logs")]
+fn accepted_logs(requests: &[ReceivedRequest]) -> Vec<ReceivedLog> {
+    requests
+        .iter()
+        .filter(|request| request.accepted())
+        .flat_map(ReceivedRequest::logs)
         .collect()
 }

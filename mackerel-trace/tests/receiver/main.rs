@@ -1,7 +1,10 @@
 //! The test receiver over real HTTP on 127.0.0.1: decoding, keep-alive, chunked bodies, and the
-//! scripted failures (status codes, closed connections, hangs) exporter tests rely on.
+//! scripted failures (status codes, closed connections, hangs) exporter tests rely on; OTLP logs
+//! in `logs.rs` (feature `logs`).
 
 mod client;
+#[cfg(feature = "logs")]
+mod logs;
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;

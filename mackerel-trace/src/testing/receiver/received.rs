@@ -2,12 +2,14 @@
 
 use std::io::Read as _;
 
+#[cfg(feature = "logs")]
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{span, Span};
-use prost::Message as _;
 
 use super::http::RawRequest;
+use super::values::{as_bool, as_int, as_str, find, hex};
 
 /// One HTTP request as the [`Receiver`](super::Receiver) saw it, with its OTLP payload decoded.
 ///
@@ -53,8 +55,14 @@ pub struct ReceivedRequest {
     pub body_len: usize,
     /// Size of the body after gunzip: the encoded protobuf (equal to `body_len` when uncompressed).
     pub decoded_len: usize,
-    /// The decoded payload; `None` when the body did not gunzip or decode (see `decode_error`).
+    /// The decoded traces payload; `None` when the body did not gunzip or decode (see
+    /// `decode_error`), and for a request to `/v1/logs` with the `logs` feature (see
+    /// `logs_request`).
     pub request: Option<ExportTraceServiceRequest>,
+    /// The decoded logs payload of a request whose path ends in `/v1/logs`; `None` for any other
+    /// path, or when the body did not gunzip or decode (see `decode_error`).
+    #[cfg(feature = "logs")]
+    pub logs_request: Option<ExportLogsServiceRequest>,
     /// Why the body did not decode, when it did not.
     pub decode_error: Option<String>,
     /// The status code the receiver answered with; `None` after [`Reply::close`](super::Reply::close)
@@ -76,7 +84,8 @@ impl ReceivedRequest {
             .map(|(_, value)| value.as_str())
     }
 
-    /// Whether the receiver answered with a 2xx status, i.e. the client was told its spans arrived.
+    /// Whether the receiver answered with a 2xx status, i.e. the client was told its spans (or
+    /// log records) arrived.
     ///
     /// See [`Receiver::requests`](super::Receiver::requests) for an example.
     pub fn accepted(&self) -> bool {
@@ -115,50 +124,81 @@ impl ReceivedRequest {
         spans
     }
 
-    /// Gunzips (when `Content-Encoding: gzip`) and decodes the body of a request just read.
+    /// Gunzips (when `Content-Encoding: gzip`) and decodes the body of a request just read, as
+    /// the signal its path names.
     pub(super) fn decode(raw: RawRequest, connection: u64, status: Option<u16>) -> ReceivedRequest {
-        let body_len = raw.body.len();
-        let encoding = raw
-            .headers
-            .iter()
-            .find(|(key, _)| key == "content-encoding")
-            .map(|(_, value)| value.trim().to_ascii_lowercase());
-        let decoded = match encoding.as_deref() {
-            None | Some("identity") => Ok(raw.body),
-            Some("gzip") => {
-                let mut decoded = Vec::new();
-                flate2::read::MultiGzDecoder::new(&raw.body[..])
-                    .read_to_end(&mut decoded)
-                    .map(|_| decoded)
-                    .map_err(|error| format!("gzip: {error}"))
-            }
-            Some(other) => Err(format!("unsupported Content-Encoding {other:?}")),
-        };
-        let (decoded_len, payload) = match decoded {
-            Ok(bytes) => (
-                bytes.len(),
-                ExportTraceServiceRequest::decode(&bytes[..])
-                    .map_err(|error| format!("protobuf: {error}")),
-            ),
-            Err(error) => (0, Err(error)),
-        };
-        let (request, decode_error) = match payload {
-            Ok(request) => (Some(request), None),
-            Err(error) => (None, Some(error)),
-        };
-        ReceivedRequest {
+        let mut received = ReceivedRequest {
             method: raw.method,
             path: raw.path,
             target: raw.target,
             headers: raw.headers,
-            body_len,
-            decoded_len,
-            request,
-            decode_error,
+            body_len: raw.body.len(),
+            decoded_len: 0,
+            request: None,
+            #[cfg(feature = "logs")]
+            logs_request: None,
+            decode_error: None,
             status,
             connection,
+        };
+        let bytes = match gunzip(received.header("content-encoding"), raw.body) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                received.decode_error = Some(error);
+                return received;
+            }
+        };
+        received.decoded_len = bytes.len();
+        let decoded = match Signal::of(&received.path) {
+            Signal::Traces => protobuf(&bytes).map(|request| received.request = Some(request)),
+            #[cfg(feature = "logs")]
+            Signal::Logs => protobuf(&bytes).map(|request| received.logs_request = Some(request)),
+        };
+        received.decode_error = decoded.err();
+        received
+    }
+}
+
+/// Which OTLP signal a request carries, told by its path as OTLP/HTTP does.
+enum Signal {
+    /// Anything not recognised as another signal, so an exporter posting spans to an unusual
+    /// path is still decoded.
+    Traces,
+    /// A path ending in `/v1/logs`.
+    #[cfg(feature = "logs")]
+    Logs,
+}
+
+impl Signal {
+    fn of(path: &str) -> Signal {
+        match path.split('?').next().unwrap_or(path) {
+            #[cfg(feature = "logs")]
+            path if path.ends_with("/v1/logs") => Signal::Logs,
+            _ => Signal::Traces,
         }
     }
+}
+
+/// The body as sent, or gunzipped when `Content-Encoding: gzip`.
+fn gunzip(encoding: Option<&str>, body: Vec<u8>) -> Result<Vec<u8>, String> {
+    match encoding
+        .map(|value| value.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("identity") => Ok(body),
+        Some("gzip") => {
+            let mut decoded = Vec::new();
+            flate2::read::MultiGzDecoder::new(&body[..])
+                .read_to_end(&mut decoded)
+                .map(|_| decoded)
+                .map_err(|error| format!("gzip: {error}"))
+        }
+        Some(other) => Err(format!("unsupported Content-Encoding {other:?}")),
+    }
+}
+
+fn protobuf<M: prost::Message + Default>(bytes: &[u8]) -> Result<M, String> {
+    M::decode(bytes).map_err(|error| format!("protobuf: {error}"))
 }
 
 /// One span from an accepted request, with the resource and instrumentation scope it came under.
@@ -226,20 +266,14 @@ impl ReceivedSpan {
     ///
     /// See the [type-level example](ReceivedSpan#example).
     pub fn int_attr(&self, key: &str) -> Option<i64> {
-        match self.attr(key)?.value.as_ref()? {
-            any_value::Value::IntValue(value) => Some(*value),
-            _ => None,
-        }
+        as_int(self.attr(key)?)
     }
 
     /// A span attribute's value when it is a boolean.
     ///
     /// See the [type-level example](ReceivedSpan#example).
     pub fn bool_attr(&self, key: &str) -> Option<bool> {
-        match self.attr(key)?.value.as_ref()? {
-            any_value::Value::BoolValue(value) => Some(*value),
-            _ => None,
-        }
+        as_bool(self.attr(key)?)
     }
 
     /// A resource attribute's value.
@@ -283,22 +317,4 @@ impl ReceivedSpan {
     pub fn parent_span_id(&self) -> Option<String> {
         (!self.span.parent_span_id.is_empty()).then(|| hex(&self.span.parent_span_id))
     }
-}
-
-fn find<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
-    attributes
-        .iter()
-        .find(|attribute| attribute.key == key)
-        .and_then(|attribute| attribute.value.as_ref())
-}
-
-fn as_str(value: &AnyValue) -> Option<&str> {
-    match value.value.as_ref()? {
-        any_value::Value::StringValue(value) => Some(value),
-        _ => None,
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -8,7 +8,9 @@ use prost::Message as _;
 /// How a [`Receiver`](super::Receiver) answers one request.
 ///
 /// A receiver answers each request with the next reply of its script, then with [`Reply::ok`]
-/// once the script has run out.
+/// once the script has run out. There is one script per receiver, not one per signal: trace and
+/// log exports (feature `logs`) take the next reply in the order they arrive, so a test that
+/// exports both scripts them as one sequence.
 ///
 /// # Example
 ///
@@ -45,7 +47,9 @@ pub(super) enum Action {
 
 impl Reply {
     /// `200 OK`, `Content-Type: application/x-protobuf`, and an encoded empty
-    /// `ExportTraceServiceResponse`: what a collector answers when it accepted every span.
+    /// `ExportTraceServiceResponse`: what a collector answers when it accepted every span. An
+    /// empty response encodes to no bytes for every signal, so this is also the right answer to
+    /// a logs export (an empty `ExportLogsServiceResponse`).
     ///
     /// ```
     /// use mackerel_trace::testing::{Receiver, Reply};
