@@ -158,3 +158,25 @@ fn tree10_traced(bencher: Bencher) {
 fn tree10_manual_otel(bencher: Bencher) {
     bench(Variant::Tree10ManualOtel, bencher);
 }
+
+// ---- logs: one `tracing::info!` with two fields as a log record ----
+
+#[divan::bench]
+fn log_event_ours(bencher: Bencher) {
+    bench(Variant::LogEventOurs, bencher);
+}
+
+#[divan::bench]
+fn log_event_appender_tracing(bencher: Bencher) {
+    bench(Variant::LogEventAppender, bencher);
+}
+
+#[divan::bench]
+fn log_event_ours_filtered_out(bencher: Bencher) {
+    bench(Variant::LogEventFilteredOut, bencher);
+}
+
+#[divan::bench]
+fn log_event_no_subscriber(bencher: Bencher) {
+    bench(Variant::LogEventNoSubscriber, bencher);
+}

@@ -25,6 +25,35 @@ impl SpanExporter for DiscardingExporter {
     }
 }
 
+/// Drops every batch of log records.
+#[derive(Debug, Default)]
+pub struct DiscardingLogExporter;
+
+impl opentelemetry_sdk::logs::LogExporter for DiscardingLogExporter {
+    async fn export(&self, batch: opentelemetry_sdk::logs::LogBatch<'_>) -> OTelSdkResult {
+        let _ = batch;
+        Ok(())
+    }
+}
+
+/// An SDK logger provider with the SDK's batch log processor (queue big enough that nothing is
+/// dropped while measuring) and a discarding exporter: the same sink for every logs variant.
+pub fn discarding_logger_provider() -> opentelemetry_sdk::logs::SdkLoggerProvider {
+    use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
+    let processor = BatchLogProcessor::builder(DiscardingLogExporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_queue_size(QUEUE_SIZE)
+                .with_max_export_batch_size(4_096)
+                .with_scheduled_delay(Duration::from_millis(50))
+                .build(),
+        )
+        .build();
+    opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+        .with_log_processor(processor)
+        .build()
+}
+
 /// Capacity of the batch queue in [`discarding_provider`]: runs that end more spans than this
 /// before the export thread drains the queue would measure the (cheaper) drop path.
 pub const QUEUE_SIZE: usize = 65_536;

@@ -12,8 +12,9 @@ use mackerel_trace::opentelemetry::KeyValue;
 use mackerel_trace::opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_subscriber::layer::SubscriberExt as _;
 
+use crate::discarding_logger_provider;
 use crate::discarding_provider;
-use crate::work::{bare, manual, traced, with_fastrace, with_tracing};
+use crate::work::{bare, log_event, manual, traced, with_fastrace, with_tracing};
 
 /// The arguments every variant calls `work` with.
 pub const ID: u64 = 42;
@@ -82,6 +83,10 @@ variants! {
     AsyncTracedUnderBridge => "async_traced_under_bridge", 1;
     AsyncTracingOpentelemetry => "async_tracing_opentelemetry", 1;
     AsyncTracingBridge => "async_tracing_bridge", 1;
+    LogEventOurs => "log_event_ours", 0;
+    LogEventAppender => "log_event_appender_tracing", 0;
+    LogEventFilteredOut => "log_event_ours_filtered_out", 0;
+    LogEventNoSubscriber => "log_event_no_subscriber", 0;
     Tree10Traced => "tree10_traced", 10;
     Tree10ManualOtel => "tree10_manual_otel", 10;
 }
@@ -265,6 +270,36 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
                 })
             });
         }
+
+        // ---- logs: one `tracing::info!` with two fields as a log record ----
+        Variant::LogEventOurs => {
+            // Our layer into the logger provider, no tracer: the event is a log record only.
+            let provider = discarding_logger_provider();
+            mackerel_trace::set_logger_provider(provider.clone());
+            with_bridge(|| l.run(|| log_event::info(black_box(ID), black_box(NAME))));
+            let _ = provider.shutdown();
+            off();
+        }
+        Variant::LogEventAppender => {
+            // opentelemetry-appender-tracing's layer into the same kind of provider.
+            let provider = discarding_logger_provider();
+            let layer =
+                opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider);
+            let subscriber = tracing_subscriber::registry().with(layer);
+            tracing::subscriber::with_default(subscriber, || {
+                l.run(|| log_event::info(black_box(ID), black_box(NAME)))
+            });
+            let _ = provider.shutdown();
+        }
+        Variant::LogEventFilteredOut => {
+            // Our layer and a logger installed; the event is below the logs filter (`info`).
+            let provider = discarding_logger_provider();
+            mackerel_trace::set_logger_provider(provider.clone());
+            with_bridge(|| l.run(|| log_event::debug(black_box(ID), black_box(NAME))));
+            let _ = provider.shutdown();
+            off();
+        }
+        Variant::LogEventNoSubscriber => l.run(|| log_event::debug(black_box(ID), black_box(NAME))),
 
         // ---- a 10-deep tree ----
         Variant::Tree10Traced => with_traced_provider(|| l.run(|| traced::nested(black_box(9)))),

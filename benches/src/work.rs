@@ -184,3 +184,18 @@ pub mod with_fastrace {
         body(id, name)
     }
 }
+
+/// One `tracing` event with two fields, as a service logs it: what the logs variants measure.
+pub mod log_event {
+    /// `tracing::info!` with an integer and a string field.
+    #[inline(never)]
+    pub fn info(id: u64, name: &str) {
+        tracing::info!(order.id = id, user = name, "order checked out");
+    }
+
+    /// The same event at `DEBUG`, below the logs filter's default `info`.
+    #[inline(never)]
+    pub fn debug(id: u64, name: &str) {
+        tracing::debug!(order.id = id, user = name, "order checked out");
+    }
+}

@@ -3,6 +3,8 @@
 //!
 //! Precedence, highest first: environment variables, values set in code, built-in defaults.
 
+#[cfg(feature = "logs")]
+mod logs;
 mod parse;
 mod proxy;
 mod resolve;
@@ -53,6 +55,8 @@ pub struct Config {
     pub(crate) environment: Option<String>,
     pub(crate) api_key: Option<ApiKey>,
     pub(crate) endpoint: Option<String>,
+    #[cfg(feature = "logs")]
+    pub(crate) logs_endpoint: Option<String>,
     pub(crate) headers: Vec<(String, Secret)>,
     pub(crate) compression: Option<Compression>,
     pub(crate) export_timeout: Option<Duration>,
@@ -133,6 +137,20 @@ impl Config {
     /// ```
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = Some(url.into());
+        self
+    }
+
+    /// Full URL of an OTLP/HTTP logs endpoint, used as is (feature `logs`; for a Collector:
+    /// `http://localhost:4318/v1/logs`). `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` and
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` override it. Default: the traces' endpoint with
+    /// `/v1/traces` replaced by `/v1/logs`, else Mackerel's when an API key is set.
+    ///
+    /// ```
+    /// let config = mackerel_trace::Config::new().logs_endpoint("http://localhost:4318/v1/logs");
+    /// ```
+    #[cfg(feature = "logs")]
+    pub fn logs_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.logs_endpoint = Some(url.into());
         self
     }
 

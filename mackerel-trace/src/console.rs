@@ -6,6 +6,8 @@
 //! program) waits for that parent, so a cross-service trace prints as one tree.
 
 mod buffer;
+#[cfg(feature = "logs")]
+mod logs;
 mod paint;
 mod render;
 
@@ -121,6 +123,12 @@ impl SpanExporter for ConsoleExporter {
 }
 
 /// Columns of the terminal stderr writes to: its size when it is one, else `COLUMNS`, else 80.
+/// The log processor behind `OTEL_LOGS_EXPORTER=console`.
+#[cfg(feature = "logs")]
+pub(crate) fn console_logs() -> logs::ConsoleLogProcessor {
+    logs::ConsoleLogProcessor
+}
+
 fn terminal_width() -> usize {
     #[cfg(unix)]
     if std::io::stderr().is_terminal() {

@@ -22,6 +22,8 @@ use crate::{Error, ExportStats};
 #[derive(Debug)]
 pub struct Guard {
     running: Option<Running>,
+    #[cfg(feature = "logs")]
+    logs: Option<crate::logs::RunningLogs>,
 }
 
 #[derive(Debug)]
@@ -46,12 +48,34 @@ impl Guard {
                 report,
                 exit_hint,
             }),
+            #[cfg(feature = "logs")]
+            logs: None,
         }
     }
 
     /// A guard for a pipeline that is off: dropping it does nothing.
     pub(crate) fn inert() -> Self {
-        Guard { running: None }
+        Guard {
+            running: None,
+            #[cfg(feature = "logs")]
+            logs: None,
+        }
+    }
+
+    /// This guard, also flushing and shutting down the logs pipeline `logs`.
+    #[cfg(feature = "logs")]
+    pub(crate) fn with_logs(mut self, logs: Option<crate::logs::RunningLogs>) -> Self {
+        self.logs = logs;
+        self
+    }
+
+    /// Counts of exported and dropped log records so far (feature `logs`).
+    #[cfg(feature = "logs")]
+    pub fn log_stats(&self) -> ExportStats {
+        self.logs
+            .as_ref()
+            .map(|logs| logs.report.stats())
+            .unwrap_or_default()
     }
 
     /// Whether spans are being recorded and sent somewhere.
@@ -73,6 +97,12 @@ impl Guard {
     ///
     /// When the export thread could not finish within its time.
     pub fn flush(&self) -> Result<(), Error> {
+        #[cfg(feature = "logs")]
+        if let Some(logs) = &self.logs {
+            logs.provider
+                .force_flush()
+                .map_err(|err| Error::new("Guard::flush", format!("log records: {err}")))?;
+        }
         match &self.running {
             Some(running) => running
                 .provider
@@ -88,13 +118,27 @@ impl Guard {
     }
 
     fn stop(&mut self) -> ExportStats {
+        // What shutting down log records took comes off the spans' bound.
+        #[allow(unused_mut)]
+        let mut spent = std::time::Duration::ZERO;
+        #[cfg(feature = "logs")]
+        if let Some(logs) = self.logs.take() {
+            let started = std::time::Instant::now();
+            crate::logs::clear_logger();
+            // Within the spans' bound: log records first, so that they never wait on spans.
+            let timeout = self
+                .running
+                .as_ref()
+                .map_or(std::time::Duration::from_secs(5), |r| r.shutdown_timeout);
+            let _ = logs.provider.shutdown_with_timeout(timeout / 2);
+            spent = started.elapsed();
+        }
         let Some(running) = self.running.take() else {
             return ExportStats::default();
         };
         crate::tracer::clear_tracer();
-        let _ = running
-            .provider
-            .shutdown_with_timeout(running.shutdown_timeout);
+        let left = running.shutdown_timeout.saturating_sub(spent);
+        let _ = running.provider.shutdown_with_timeout(left);
         if let Some(hint) = running.exit_hint {
             eprintln!("mackerel-trace: {hint}");
         }

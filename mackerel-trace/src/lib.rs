@@ -79,8 +79,12 @@ pub use current::{in_current_span, in_current_span_with};
 pub use error::Error;
 pub use export::ExportStats;
 pub use guard::Guard;
+#[cfg(feature = "logs")]
+pub use logs::set_logger_provider;
 pub use mackerel_trace_macros::{main, traced};
 pub use secret::ApiKey;
+#[cfg(feature = "logs")]
+pub use settings::MACKEREL_LOGS_ENDPOINT;
 pub use settings::{Compression, Destination, OffReason, Sampler, Settings, MACKEREL_ENDPOINT};
 pub use tracer::set_tracer_provider;
 pub use value::{ArrayElement, AttributeValue};

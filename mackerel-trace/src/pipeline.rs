@@ -21,15 +21,26 @@ pub(crate) fn start(settings: &Settings) -> Guard {
     if let Some(notice) = settings.notice {
         eprintln!("mackerel-trace: {notice}");
     }
+    let resource = Resource::builder_empty()
+        .with_attributes(settings.resource.iter().cloned())
+        .build();
+    // Log records go their own way: on with spans off (`OTEL_TRACES_EXPORTER=none`), and the
+    // other way round.
+    #[cfg(feature = "logs")]
+    let logs = crate::logs::start(settings, &resource);
+    let guard = start_traces(settings, resource);
+    #[cfg(feature = "logs")]
+    let guard = guard.with_logs(logs);
+    guard
+}
+
+fn start_traces(settings: &Settings, resource: Resource) -> Guard {
     if !settings.is_enabled() {
         // Off means off, even if a provider was installed before.
         crate::tracer::clear_tracer();
         return Guard::inert();
     }
     let report = Arc::new(Report::new(Signal::Spans));
-    let resource = Resource::builder_empty()
-        .with_attributes(settings.resource.iter().cloned())
-        .build();
     let builder = SdkTracerProvider::builder()
         .with_sampler(sampler(settings.sampler))
         .with_resource(resource.clone());

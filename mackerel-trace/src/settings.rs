@@ -11,6 +11,10 @@ use crate::secret::{ApiKey, Secret};
 /// Where Mackerel receives traces when no endpoint is configured.
 pub const MACKEREL_ENDPOINT: &str = "https://otlp-vaxila.mackerelio.com/v1/traces";
 
+/// Where Mackerel receives log records when no endpoint is configured (feature `logs`).
+#[cfg(feature = "logs")]
+pub const MACKEREL_LOGS_ENDPOINT: &str = "https://otlp-vaxila.mackerelio.com/v1/logs";
+
 /// Request body compression for OTLP export.
 ///
 /// ```
@@ -123,6 +127,27 @@ pub struct Settings {
     pub(crate) notice: Option<&'static str>,
     /// A line for stderr after the last trace is printed, saying what to set up next.
     pub(crate) exit_hint: Option<&'static str>,
+    /// Where log records go, and how.
+    #[cfg(feature = "logs")]
+    pub(crate) logs: LogSettings,
+}
+
+/// The logs signal's part of [`Settings`] (feature `logs`): its destination and the options
+/// that may differ from the traces' (`OTEL_EXPORTER_OTLP_LOGS_*`, `OTEL_BLRP_*`).
+#[cfg(feature = "logs")]
+#[derive(Clone, Debug)]
+pub(crate) struct LogSettings {
+    pub(crate) destination: Destination,
+    pub(crate) proxy: Option<Proxy>,
+    pub(crate) headers: Vec<(String, Secret)>,
+    pub(crate) compression: Compression,
+    pub(crate) export_timeout: Duration,
+    pub(crate) blrp_export_timeout: Duration,
+    pub(crate) schedule_delay: Duration,
+    pub(crate) max_queue_size: usize,
+    pub(crate) max_export_batch_size: usize,
+    /// Why logs are off when the user may expect them on.
+    pub(crate) notice: Option<String>,
 }
 
 impl Settings {
@@ -213,6 +238,47 @@ impl Settings {
     /// The names of the extra headers sent with every request (their values stay private).
     pub fn header_names(&self) -> Vec<&str> {
         self.headers.iter().map(|(name, _)| name.as_str()).collect()
+    }
+
+    /// Where log records go (feature `logs`).
+    ///
+    /// ```
+    /// use mackerel_trace::{Config, Destination};
+    /// let settings = Config::new()
+    ///     .with_env_vars([("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318")])
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     settings.logs_destination(),
+    ///     &Destination::Endpoint("http://localhost:4318/v1/logs".to_owned())
+    /// );
+    /// ```
+    #[cfg(feature = "logs")]
+    pub fn logs_destination(&self) -> &Destination {
+        &self.logs.destination
+    }
+
+    /// The URL log records are posted to, when they are exported over OTLP (feature `logs`).
+    #[cfg(feature = "logs")]
+    pub fn logs_endpoint(&self) -> Option<&str> {
+        match &self.logs.destination {
+            Destination::Mackerel => Some(MACKEREL_LOGS_ENDPOINT),
+            Destination::Endpoint(url) => Some(url),
+            Destination::Console | Destination::Off(_) => None,
+        }
+    }
+
+    /// The settings an export client of the logs signal is built from: these, with the logs'
+    /// own proxy, headers, compression and timeout.
+    #[cfg(feature = "logs")]
+    pub(crate) fn for_logs(&self) -> Settings {
+        Settings {
+            proxy: self.logs.proxy.clone(),
+            headers: self.logs.headers.clone(),
+            compression: self.logs.compression,
+            export_timeout: self.logs.export_timeout,
+            ..self.clone()
+        }
     }
 }
 

@@ -306,6 +306,7 @@ impl<F: Future> Future for Instrumented<F> {
         let unwinding = EndOnUnwind(&mut this.span);
         let poll = inner.poll(task);
         std::mem::forget(unwinding);
+        #[allow(clippy::drop_non_drop)] // without the `tracing` feature the mirror is empty
         drop(mirror);
         drop(attached);
         if poll.is_ready() {

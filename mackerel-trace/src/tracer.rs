@@ -65,7 +65,7 @@ pub(crate) fn clear_tracer() {
 
 /// Tells `tracing` callsites to ask the bridge's filter again: it answers "never" while no
 /// pipeline is installed, so that `tracing` spans cost nothing then.
-fn pipeline_changed() {
+pub(crate) fn pipeline_changed() {
     #[cfg(feature = "tracing")]
     tracing_core::callsite::rebuild_interest_cache();
 }

@@ -39,6 +39,8 @@
 
 mod fields;
 mod layer;
+#[cfg(feature = "logs")]
+mod log_record;
 pub(crate) mod mirror;
 mod sqlx;
 
@@ -48,12 +50,19 @@ use tracing_subscriber::filter::{Filtered, Targets};
 use tracing_subscriber::layer::Layer as _;
 use tracing_subscriber::registry::LookupSpan;
 
+use layer::Filters;
 pub use layer::{LevelFilter, TracingLayer};
 
 /// The variable that replaces the layer's default filter.
 const FILTER_VARIABLE: &str = "MACKEREL_TRACE_TRACING";
 /// What the layer keeps unless told otherwise: `INFO` and above, and sqlx's query events.
 const DEFAULT_FILTER: &str = "info,sqlx::query=debug";
+/// The variable that replaces the default filter of log records.
+#[cfg(feature = "logs")]
+const LOGS_FILTER_VARIABLE: &str = "MACKEREL_TRACE_LOGS";
+/// Which events become log records unless told otherwise.
+#[cfg(feature = "logs")]
+const DEFAULT_LOGS_FILTER: &str = "info";
 
 /// The layer as [`layer`] and [`LayerBuilder::build`] return it: the bridge with its own filter.
 pub type Layer<S> = Filtered<TracingLayer, LevelFilter, S>;
@@ -85,6 +94,8 @@ pub struct LayerBuilder {
     db_system_name: Option<String>,
     filter: Option<String>,
     no_mirrors: bool,
+    #[cfg(feature = "logs")]
+    logs_filter: Option<String>,
 }
 
 impl LayerBuilder {
@@ -104,6 +115,22 @@ impl LayerBuilder {
     /// default); `MACKEREL_TRACE_TRACING` still wins when set.
     pub fn filter(mut self, directives: impl Into<String>) -> Self {
         self.filter = Some(directives.into());
+        self
+    }
+
+    /// Which events become log records (feature `logs`), as `target=level` directives
+    /// (`"info"` by default), apart from the span filter; `MACKEREL_TRACE_LOGS` still wins
+    /// when set.
+    ///
+    /// ```
+    /// let layer = mackerel_trace::tracing::LayerBuilder::new()
+    ///     .logs_filter("warn,my_service=info")
+    ///     .build::<tracing_subscriber::Registry>();
+    /// # drop(layer);
+    /// ```
+    #[cfg(feature = "logs")]
+    pub fn logs_filter(mut self, directives: impl Into<String>) -> Self {
+        self.logs_filter = Some(directives.into());
         self
     }
 
@@ -131,37 +158,51 @@ impl LayerBuilder {
     where
         S: tracing_core::Subscriber + for<'span> LookupSpan<'span>,
     {
-        let from_env = std::env::var(FILTER_VARIABLE)
-            .ok()
-            .filter(|v| !v.trim().is_empty());
-        let targets = match from_env {
-            Some(directives) => parse_filter(&directives, FILTER_VARIABLE),
-            None => match &self.filter {
-                Some(directives) => parse_filter(directives, "LayerBuilder::filter"),
-                None => default_targets(),
-            },
+        let filters = Filters {
+            spans: targets(
+                FILTER_VARIABLE,
+                self.filter.as_deref(),
+                "LayerBuilder::filter",
+                DEFAULT_FILTER,
+            ),
+            mirrors: !self.no_mirrors,
+            #[cfg(feature = "logs")]
+            logs: targets(
+                LOGS_FILTER_VARIABLE,
+                self.logs_filter.as_deref(),
+                "LayerBuilder::logs_filter",
+                DEFAULT_LOGS_FILTER,
+            ),
         };
-        TracingLayer::new(self.db_system_name)
-            .with_filter(LevelFilter::new(targets, !self.no_mirrors))
+        TracingLayer::new(self.db_system_name, filters.clone())
+            .with_filter(LevelFilter::new(filters))
+    }
+}
+
+/// The directives of `variable` when set, else of the builder, else `default`.
+fn targets(variable: &str, built: Option<&str>, method: &str, default: &str) -> Targets {
+    let from_env = std::env::var(variable)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    match (from_env, built) {
+        (Some(directives), _) => parse_filter(&directives, variable, default),
+        (None, Some(directives)) => parse_filter(directives, method, default),
+        (None, None) => default.parse().unwrap_or_default(),
     }
 }
 
 /// Parses directives; a mistake is one stderr line naming where it came from, and the default.
-fn parse_filter(directives: &str, origin: &str) -> Targets {
+fn parse_filter(directives: &str, origin: &str, default: &str) -> Targets {
     match directives.parse::<Targets>() {
         Ok(targets) => targets,
         Err(err) => {
             static REPORTED: OnceLock<()> = OnceLock::new();
             if REPORTED.set(()).is_ok() {
                 eprintln!(
-                    "mackerel-trace: {origin}: {err}; expected directives such as \"info,my_crate=debug\"; using \"{DEFAULT_FILTER}\""
+                    "mackerel-trace: {origin}: {err}; expected directives such as \"info,my_crate=debug\"; using \"{default}\""
                 );
             }
-            default_targets()
+            default.parse().unwrap_or_default()
         }
     }
-}
-
-fn default_targets() -> Targets {
-    DEFAULT_FILTER.parse().unwrap_or_default()
 }

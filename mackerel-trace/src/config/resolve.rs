@@ -51,7 +51,8 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         },
     };
 
-    let (api_key, headers) = api_key_and_headers(config, vars)?;
+    let (api_key, headers) =
+        api_key_and_headers(config, vars, "OTEL_EXPORTER_OTLP_TRACES_HEADERS")?;
 
     let compression = vars
         .parse(
@@ -132,6 +133,17 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         }
     };
 
+    #[cfg(feature = "logs")]
+    let logs = super::logs::resolve(
+        config,
+        vars,
+        super::logs::Traces {
+            disabled,
+            destination: &destination,
+            api_key: api_key.is_some(),
+        },
+    )?;
+
     let proxy = match &destination {
         Destination::Mackerel => super::proxy::resolve(crate::MACKEREL_ENDPOINT, vars)?,
         Destination::Endpoint(url) => super::proxy::resolve(url, vars)?,
@@ -155,6 +167,8 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         resource,
         notice,
         exit_hint,
+        #[cfg(feature = "logs")]
+        logs,
     })
 }
 
@@ -170,9 +184,10 @@ type Headers = Vec<(String, Secret)>;
 /// A `Mackerel-Api-Key` header in a header list counts as the key when no key is set
 /// elsewhere; when a key is set elsewhere too and they differ, that is an error rather than
 /// a silent replacement.
-fn api_key_and_headers(
+pub(super) fn api_key_and_headers(
     config: &Config,
     vars: &Vars<'_>,
+    signal_headers: &'static str,
 ) -> Result<(Option<ApiKey>, Headers), Error> {
     let mut api_key: Option<(&'static str, String)> = vars
         .first(&["MACKEREL_APIKEY", "MACKEREL_API_KEY"])
@@ -185,15 +200,12 @@ fn api_key_and_headers(
 
     let env_headers = vars
         .parse(
-            &[
-                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-                "OTEL_EXPORTER_OTLP_HEADERS",
-            ],
+            &[signal_headers, "OTEL_EXPORTER_OTLP_HEADERS"],
             parse::key_value_list,
         )?
         .map(|headers| {
             let name = vars
-                .first(&["OTEL_EXPORTER_OTLP_TRACES_HEADERS"])
+                .first(&[signal_headers])
                 .map_or("OTEL_EXPORTER_OTLP_HEADERS", |(name, _)| name);
             (name, headers)
         });

@@ -20,15 +20,10 @@ use super::report::Report;
 use super::size;
 
 #[cfg(feature = "logs")]
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "until the logs pipeline starts it")
-)]
 mod logs;
 mod spans;
 
 #[cfg(feature = "logs")]
-#[expect(unused_imports, reason = "until the logs pipeline starts it")]
 pub(crate) use logs::LogBatchProcessor;
 pub(crate) use spans::BatchProcessor;
 

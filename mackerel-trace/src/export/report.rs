@@ -39,10 +39,6 @@ impl ExportStats {
 pub(crate) enum Signal {
     Spans,
     #[cfg(feature = "logs")]
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "until the logs pipeline starts it")
-    )]
     Logs,
 }
 

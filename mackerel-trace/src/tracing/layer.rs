@@ -22,11 +22,72 @@ use crate::tracer;
 #[derive(Debug)]
 pub struct TracingLayer {
     db_system_name: Option<String>,
+    filters: Filters,
 }
 
 impl TracingLayer {
-    pub(super) fn new(db_system_name: Option<String>) -> Self {
-        TracingLayer { db_system_name }
+    pub(super) fn new(db_system_name: Option<String>, filters: Filters) -> Self {
+        TracingLayer {
+            db_system_name,
+            filters,
+        }
+    }
+}
+
+/// What the layer keeps: spans and span events by the span directives (and the mirrors of
+/// `#[traced]` futures), log records by the logs directives — each only while its pipeline is
+/// installed.
+#[derive(Clone, Debug)]
+pub(super) struct Filters {
+    pub(super) spans: Targets,
+    pub(super) mirrors: bool,
+    #[cfg(feature = "logs")]
+    pub(super) logs: Targets,
+}
+
+impl Filters {
+    /// The span directives' answer, and always yes to the mirror of a `#[traced]` or server
+    /// span, whatever their level says: without it a query on sqlx's SQLite worker loses its
+    /// parent.
+    fn spans_want(&self, meta: &Metadata<'_>) -> bool {
+        tracer::tracer().is_some()
+            && if mirror::is_mirror(meta) {
+                self.mirrors
+            } else {
+                self.spans.would_enable(meta.target(), meta.level())
+            }
+    }
+
+    /// Whether the event `meta` describes becomes a log record.
+    #[cfg(feature = "logs")]
+    fn logs_want(&self, meta: &Metadata<'_>) -> bool {
+        meta.is_event()
+            && crate::logs::logger().is_some()
+            && self.logs.would_enable(meta.target(), meta.level())
+    }
+
+    fn wants(&self, meta: &Metadata<'_>) -> bool {
+        #[cfg(feature = "logs")]
+        if self.logs_want(meta) {
+            return true;
+        }
+        self.spans_want(meta)
+    }
+
+    fn max_level_hint(&self) -> tracing_core::LevelFilter {
+        let off = tracing_core::LevelFilter::OFF;
+        let spans = if tracer::tracer().is_some() {
+            hint(&self.spans)
+        } else {
+            off
+        };
+        #[cfg(feature = "logs")]
+        let spans = if crate::logs::logger().is_some() {
+            spans.max(hint(&self.logs))
+        } else {
+            spans
+        };
+        spans
     }
 }
 
@@ -38,26 +99,16 @@ impl TracingLayer {
 /// interest cache.
 #[derive(Debug)]
 pub struct LevelFilter {
-    targets: Targets,
-    mirrors: bool,
+    filters: Filters,
 }
 
 impl LevelFilter {
-    pub(super) fn new(targets: Targets, mirrors: bool) -> Self {
-        LevelFilter { targets, mirrors }
+    pub(super) fn new(filters: Filters) -> Self {
+        LevelFilter { filters }
     }
-}
 
-impl LevelFilter {
-    /// The directives' answer, and always yes to the mirror of a `#[traced]` or server span,
-    /// whatever their level says: without it a query on sqlx's SQLite worker loses its parent.
     fn wants(&self, meta: &Metadata<'_>) -> bool {
-        tracer::tracer().is_some()
-            && if mirror::is_mirror(meta) {
-                self.mirrors
-            } else {
-                self.targets.would_enable(meta.target(), meta.level())
-            }
+        self.filters.wants(meta)
     }
 }
 
@@ -75,11 +126,14 @@ impl<S> layer::Filter<S> for LevelFilter {
     }
 
     fn max_level_hint(&self) -> Option<tracing_core::LevelFilter> {
-        if tracer::tracer().is_none() {
-            return Some(tracing_core::LevelFilter::OFF);
-        }
-        layer::Filter::<S>::max_level_hint(&self.targets)
+        Some(self.filters.max_level_hint())
     }
+}
+
+/// The most verbose level `targets` enables.
+fn hint(targets: &Targets) -> tracing_core::LevelFilter {
+    layer::Filter::<tracing_subscriber::Registry>::max_level_hint(targets)
+        .unwrap_or(tracing_core::LevelFilter::TRACE)
 }
 
 /// What the layer keeps in a `tracing` span's extensions: the OpenTelemetry context whose
@@ -201,16 +255,28 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
-        if tracer::tracer().is_none() {
+        let meta = event.metadata();
+        let spans = self.filters.spans_want(meta);
+        #[cfg(feature = "logs")]
+        let logger = crate::logs::logger().filter(|_| self.filters.logs_want(meta));
+        #[cfg(not(feature = "logs"))]
+        let logger: Option<()> = None;
+        if !spans && logger.is_none() {
             return;
         }
-        let meta = event.metadata();
         // An event with an explicit parent goes there; any other to the current context, which
         // entering a `tracing` span attaches, and which may be a `#[traced]` span inside it.
         let parent = event
             .parent()
             .and_then(|id| mirrored(&ctx, id))
             .unwrap_or_else(Context::current);
+        #[cfg(feature = "logs")]
+        if let Some(logger) = logger {
+            super::log_record::emit(logger, event, &parent);
+        }
+        if !spans {
+            return;
+        }
         if meta.target() == "sqlx::query" {
             super::sqlx::record_query(event, &parent, self.db_system_name.as_deref());
             return;
