@@ -118,21 +118,7 @@ impl Guard {
     }
 
     fn stop(&mut self) -> ExportStats {
-        // What shutting down log records took comes off the spans' bound.
-        #[allow(unused_mut)]
-        let mut spent = std::time::Duration::ZERO;
-        #[cfg(feature = "logs")]
-        if let Some(logs) = self.logs.take() {
-            let started = std::time::Instant::now();
-            crate::logs::clear_logger();
-            // Within the spans' bound: log records first, so that they never wait on spans.
-            let timeout = self
-                .running
-                .as_ref()
-                .map_or(std::time::Duration::from_secs(5), |r| r.shutdown_timeout);
-            let _ = logs.provider.shutdown_with_timeout(timeout / 2);
-            spent = started.elapsed();
-        }
+        let spent = self.stop_logs();
         let Some(running) = self.running.take() else {
             return ExportStats::default();
         };
@@ -143,6 +129,30 @@ impl Guard {
             eprintln!("mackerel-trace: {hint}");
         }
         running.report.stats()
+    }
+}
+
+impl Guard {
+    /// Shuts the logs pipeline down, log records first so that they never wait on spans, within
+    /// half the shutdown bound; returns the time it took, which comes off the spans' bound.
+    #[cfg(feature = "logs")]
+    fn stop_logs(&mut self) -> std::time::Duration {
+        let Some(logs) = self.logs.take() else {
+            return std::time::Duration::ZERO;
+        };
+        crate::logs::clear_logger();
+        let started = std::time::Instant::now();
+        let timeout = self
+            .running
+            .as_ref()
+            .map_or(std::time::Duration::from_secs(5), |r| r.shutdown_timeout);
+        let _ = logs.provider.shutdown_with_timeout(timeout / 2);
+        started.elapsed()
+    }
+
+    #[cfg(not(feature = "logs"))]
+    fn stop_logs(&mut self) -> std::time::Duration {
+        std::time::Duration::ZERO
     }
 }
 

@@ -6,10 +6,18 @@
 use std::time::Duration;
 
 use super::parse::{self, ExporterKind};
+use super::resolve::{OtlpOptions, SignalVars};
 use super::vars::Vars;
 use super::Config;
 use crate::settings::{Destination, LogSettings, OffReason};
 use crate::Error;
+
+const LOGS: SignalVars = SignalVars {
+    protocol: "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+    compression: "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+    timeout: "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+};
 
 /// What the traces' resolution decided that the logs follow.
 pub(super) struct Traces<'a> {
@@ -26,37 +34,14 @@ pub(super) fn resolve(
     traces: Traces<'_>,
 ) -> Result<LogSettings, Error> {
     let exporter = vars.parse(&["OTEL_LOGS_EXPORTER"], parse::exporter_kind)?;
-    if let Some((name, value)) = vars.first(&["OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"]) {
-        if value.trim() != "http/protobuf" {
-            return Err(Error::new(
-                name,
-                format!("protocol {:?} is not supported; mackerel-trace sends http/protobuf (Mackerel accepts only OTLP/HTTP)", value.trim()),
-            ));
-        }
-    }
+    // The generic protocol variable was checked with the traces'.
+    super::resolve::check_protocol(vars, &[LOGS.protocol])?;
     let endpoint = endpoint(config, vars)?;
-    let (_, headers) =
-        super::resolve::api_key_and_headers(config, vars, "OTEL_EXPORTER_OTLP_LOGS_HEADERS")?;
-    let compression = vars
-        .parse(
-            &[
-                "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
-                "OTEL_EXPORTER_OTLP_COMPRESSION",
-            ],
-            parse::compression,
-        )?
-        .or(config.compression)
-        .unwrap_or_default();
-    let export_timeout = vars
-        .parse(
-            &[
-                "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
-                "OTEL_EXPORTER_OTLP_TIMEOUT",
-            ],
-            parse::millis,
-        )?
-        .or(config.export_timeout)
-        .unwrap_or(Duration::from_secs(10));
+    let (_, headers) = super::resolve::api_key_and_headers(config, vars, LOGS.headers)?;
+    let OtlpOptions {
+        compression,
+        export_timeout,
+    } = super::resolve::otlp_options(config, vars, &LOGS)?;
     // The OpenTelemetry defaults for the batch log record processor.
     let schedule_delay = vars
         .parse(&["OTEL_BLRP_SCHEDULE_DELAY"], parse::millis)?

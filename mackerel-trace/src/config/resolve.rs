@@ -6,7 +6,7 @@ use super::parse::{self, ExporterKind};
 use super::vars::Vars;
 use super::Config;
 use crate::secret::{ApiKey, Secret};
-use crate::settings::{Destination, OffReason, Propagator, Sampler, Settings};
+use crate::settings::{Compression, Destination, OffReason, Propagator, Sampler, Settings};
 use crate::Error;
 
 /// Headers mackerel-trace sets itself; a configured header may not replace them.
@@ -23,18 +23,7 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         .parse(&["OTEL_SDK_DISABLED"], parse::boolean)?
         .unwrap_or(false);
     let exporter = vars.parse(&["OTEL_TRACES_EXPORTER"], parse::exporter_kind)?;
-    let protocol = vars.first(&[
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-    ]);
-    if let Some((name, value)) = protocol {
-        if value.trim() != "http/protobuf" {
-            return Err(Error::new(
-                name,
-                format!("protocol {:?} is not supported; mackerel-trace sends http/protobuf (Mackerel accepts only OTLP/HTTP)", value.trim()),
-            ));
-        }
-    }
+    check_protocol(vars, &[TRACES.protocol, "OTEL_EXPORTER_OTLP_PROTOCOL"])?;
 
     let endpoint = match vars.first(&["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]) {
         Some((name, value)) => Some(parse::http_url(&value).map_err(|p| Error::new(name, p))?),
@@ -51,29 +40,12 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         },
     };
 
-    let (api_key, headers) =
-        api_key_and_headers(config, vars, "OTEL_EXPORTER_OTLP_TRACES_HEADERS")?;
+    let (api_key, headers) = api_key_and_headers(config, vars, TRACES.headers)?;
 
-    let compression = vars
-        .parse(
-            &[
-                "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-                "OTEL_EXPORTER_OTLP_COMPRESSION",
-            ],
-            parse::compression,
-        )?
-        .or(config.compression)
-        .unwrap_or_default();
-    let export_timeout = vars
-        .parse(
-            &[
-                "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-                "OTEL_EXPORTER_OTLP_TIMEOUT",
-            ],
-            parse::millis,
-        )?
-        .or(config.export_timeout)
-        .unwrap_or(Duration::from_secs(10));
+    let OtlpOptions {
+        compression,
+        export_timeout,
+    } = otlp_options(config, vars, &TRACES)?;
     let bsp_export_timeout = vars
         .parse(&["OTEL_BSP_EXPORT_TIMEOUT"], parse::millis)?
         .unwrap_or(Duration::from_secs(30));
@@ -169,6 +141,65 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Settings, Erro
         exit_hint,
         #[cfg(feature = "logs")]
         logs,
+    })
+}
+
+/// One signal's own OTLP variables, each read before its generic `OTEL_EXPORTER_OTLP_*` twin.
+pub(super) struct SignalVars {
+    pub(super) protocol: &'static str,
+    pub(super) headers: &'static str,
+    pub(super) compression: &'static str,
+    pub(super) timeout: &'static str,
+}
+
+const TRACES: SignalVars = SignalVars {
+    protocol: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    compression: "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+};
+
+/// What a signal's requests are sent with, besides headers.
+pub(super) struct OtlpOptions {
+    pub(super) compression: Compression,
+    pub(super) export_timeout: Duration,
+}
+
+/// The first of `names` that is set must say `http/protobuf`, the only protocol sent.
+pub(super) fn check_protocol(vars: &Vars<'_>, names: &[&'static str]) -> Result<(), Error> {
+    match vars.first(names) {
+        Some((name, value)) if value.trim() != "http/protobuf" => Err(Error::new(
+            name,
+            format!("protocol {:?} is not supported; mackerel-trace sends http/protobuf (Mackerel accepts only OTLP/HTTP)", value.trim()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A signal's compression and export timeout: its own variable over the generic one over the
+/// code's setting over the default.
+pub(super) fn otlp_options(
+    config: &Config,
+    vars: &Vars<'_>,
+    signal: &SignalVars,
+) -> Result<OtlpOptions, Error> {
+    let compression = vars
+        .parse(
+            &[signal.compression, "OTEL_EXPORTER_OTLP_COMPRESSION"],
+            parse::compression,
+        )?
+        .or(config.compression)
+        .unwrap_or_default();
+    let export_timeout = vars
+        .parse(
+            &[signal.timeout, "OTEL_EXPORTER_OTLP_TIMEOUT"],
+            parse::millis,
+        )?
+        .or(config.export_timeout)
+        .unwrap_or(Duration::from_secs(10));
+    Ok(OtlpOptions {
+        compression,
+        export_timeout,
     })
 }
 

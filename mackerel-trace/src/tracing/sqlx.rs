@@ -38,7 +38,11 @@ pub(super) fn record_query(event: &Event<'_>, parent: &Context, db_system_name: 
         ..QueryEvent::default()
     };
     event.record(&mut query);
-    let Some(text) = query.statement.or(query.summary) else {
+    // The summary (sqlx's first four words) is the statement when it is all there is.
+    let Some(text) = query
+        .statement
+        .or_else(|| query.summary.map(|summary| sanitize_sql(&summary, system)))
+    else {
         return;
     };
     let elapsed = query
@@ -68,7 +72,8 @@ pub(super) fn record_query(event: &Event<'_>, parent: &Context, db_system_name: 
 }
 
 /// What the span needs from sqlx's event, read in one pass: the statement sanitized as it is
-/// read (never copied as it came), and nothing formatted that the span does not use.
+/// read (never copied as it came), the summary kept for when there is no statement, and
+/// nothing formatted that the span does not use.
 #[derive(Default)]
 struct QueryEvent<'a> {
     system: Option<&'a str>,
@@ -91,8 +96,7 @@ impl Visit for QueryEvent<'_> {
                 }
             }
             "summary" => {
-                let summary = value.trim_end_matches(" …").trim();
-                self.summary = Some(sanitize_sql(summary, self.system));
+                self.summary = Some(value.trim_end_matches(" …").trim().to_owned());
             }
             _ => {}
         }
