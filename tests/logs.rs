@@ -181,6 +181,22 @@ fn severities_and_a_map_body_of_typed_fields() {
     assert_eq!(error.body_bool("ok"), Some(true));
     assert_eq!(error.body_string("user"), Some("alice"));
     assert_eq!(error.body_string("list"), Some("[1, 2]"));
+    assert_eq!(error.body_string("message"), Some("at error"));
+    // Only the body carries the fields: Mackerel bills bytes, and nothing goes twice.
+    assert!(
+        error.record.attributes.is_empty(),
+        "{:?}",
+        error.record.attributes
+    );
+    let Some(body) = error.body() else {
+        panic!("no body")
+    };
+    let Some(mackerel_trace::testing::proto::common::v1::any_value::Value::KvlistValue(map)) =
+        &body.value
+    else {
+        panic!("not a map body: {body:?}")
+    };
+    assert_eq!(map.values.len(), 8, "message and the 7 fields: {map:?}");
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! Finished spans are held per trace until the trace's local root ends, then the whole trace
 //! is written to stderr as one indented tree (see [`render`] for the layout). A span whose
 //! remote parent is still open in this process (a service calling another one in the same
-//! program) waits for that parent, so a cross-service trace prints as one tree.
+//! program) waits for that parent, so a cross-service trace prints as one tree. Log records
+//! (feature `logs`, `OTEL_LOGS_EXPORTER=console`) wait with the span they were written in and
+//! print under it.
 
 mod buffer;
 #[cfg(feature = "logs")]
@@ -13,7 +15,7 @@ mod render;
 
 use std::fmt;
 use std::io::{IsTerminal as _, Write};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use opentelemetry::trace::Span as _;
@@ -22,25 +24,70 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
-use buffer::TraceBuffer;
-use render::{format_duration, render_trace, RenderOptions};
+use buffer::{TraceBuffer, Tree};
+#[cfg(feature = "logs")]
+pub(crate) use logs::ConsoleLogProcessor;
+use render::{format_duration, render_log_line, render_trace, LogLine, RenderOptions};
 
 /// Prints each finished trace to a writer (stderr by default) as an indented tree.
 pub(crate) struct ConsoleExporter {
-    writer: Mutex<Box<dyn Write + Send>>,
+    shared: Arc<Shared>,
     colour: bool,
     service_name: Option<String>,
     duration: fn(Duration) -> String,
     width: usize,
+}
+
+/// What the span exporter and the log processor share: where they write, and the buffer in
+/// which spans wait for their trace and log records for their span.
+struct Shared {
+    writer: Mutex<Box<dyn Write + Send>>,
     buffer: Mutex<TraceBuffer>,
+}
+
+impl Shared {
+    fn new(writer: Box<dyn Write + Send>) -> Arc<Self> {
+        Arc::new(Shared {
+            writer: Mutex::new(writer),
+            buffer: Mutex::new(TraceBuffer::default()),
+        })
+    }
+
+    fn buffer(&self) -> MutexGuard<'_, TraceBuffer> {
+        self.buffer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One write per text keeps concurrent traces apart; a console that is gone must not
+    /// take the program down, so errors are dropped.
+    fn write(&self, text: &str) {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = writer.write_all(text.as_bytes());
+        let _ = writer.flush();
+    }
+
+    /// Log records printed on lines of their own.
+    fn write_log_lines(&self, logs: &[LogLine], colour: bool) {
+        if logs.is_empty() {
+            return;
+        }
+        let mut text = String::new();
+        for log in logs {
+            render_log_line(log, colour, &mut text);
+        }
+        self.write(&text);
+    }
+}
+
+/// Whether stderr takes colour: a terminal, and `NO_COLOR` unset or empty.
+fn stderr_colour() -> bool {
+    let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    std::io::stderr().is_terminal() && !no_colour
 }
 
 impl ConsoleExporter {
     /// Writes to stderr, in colour when stderr is a terminal and `NO_COLOR` is unset or empty.
     pub(crate) fn new() -> Self {
-        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let colour = std::io::stderr().is_terminal() && !no_colour;
-        let mut exporter = Self::with_writer(Box::new(std::io::stderr()), colour);
+        let mut exporter = Self::with_writer(Box::new(std::io::stderr()), stderr_colour());
         exporter.width = terminal_width();
         exporter
     }
@@ -48,39 +95,37 @@ impl ConsoleExporter {
     /// Writes to `writer`, with ANSI colour codes when `colour` is true.
     pub(crate) fn with_writer(writer: Box<dyn Write + Send>, colour: bool) -> Self {
         ConsoleExporter {
-            writer: Mutex::new(writer),
+            shared: Shared::new(writer),
             colour,
             service_name: None,
             duration: format_duration,
             width: 100,
-            buffer: Mutex::new(TraceBuffer::default()),
         }
     }
 
-    fn print(&self, traces: Vec<Vec<SpanData>>) {
+    /// The log processor that prints records under their spans in this exporter's trees
+    /// (feature `logs`).
+    #[cfg(feature = "logs")]
+    pub(crate) fn log_processor(&self) -> ConsoleLogProcessor {
+        ConsoleLogProcessor::new(Arc::clone(&self.shared), self.colour)
+    }
+
+    fn print(&self, trees: Vec<Tree>) {
         let options = RenderOptions {
             colour: self.colour,
             service_name: self.service_name.as_deref(),
             duration: self.duration,
             width: self.width,
         };
-        for spans in traces {
-            let text = render_trace(&spans, &options);
-            let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-            // One write per trace keeps concurrent traces apart; a console that is gone
-            // must not take the program down, so errors are dropped.
-            let _ = writer.write_all(text.as_bytes());
-            let _ = writer.flush();
+        for tree in trees {
+            self.shared.write(&render_trace(&tree, &options));
         }
     }
 
     fn print_everything_buffered(&self) {
-        let traces = self
-            .buffer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain();
-        self.print(traces);
+        let (trees, orphan_logs) = self.shared.buffer().drain();
+        self.print(trees);
+        self.shared.write_log_lines(&orphan_logs, self.colour);
     }
 }
 
@@ -95,11 +140,7 @@ impl fmt::Debug for ConsoleExporter {
 
 impl SpanExporter for ConsoleExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let ready = self
-            .buffer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .accept(batch);
+        let ready = self.shared.buffer().accept(batch);
         self.print(ready);
         Ok(())
     }
@@ -123,12 +164,6 @@ impl SpanExporter for ConsoleExporter {
 }
 
 /// Columns of the terminal stderr writes to: its size when it is one, else `COLUMNS`, else 80.
-/// The log processor behind `OTEL_LOGS_EXPORTER=console`.
-#[cfg(feature = "logs")]
-pub(crate) fn console_logs() -> logs::ConsoleLogProcessor {
-    logs::ConsoleLogProcessor
-}
-
 fn terminal_width() -> usize {
     #[cfg(unix)]
     if std::io::stderr().is_terminal() {
@@ -164,11 +199,8 @@ impl ConsoleProcessor {
         ConsoleProcessor { exporter }
     }
 
-    fn buffer(&self) -> std::sync::MutexGuard<'_, TraceBuffer> {
-        self.exporter
-            .buffer
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    fn buffer(&self) -> MutexGuard<'_, TraceBuffer> {
+        self.exporter.shared.buffer()
     }
 }
 
@@ -179,9 +211,20 @@ impl SpanProcessor for ConsoleProcessor {
     }
 
     fn on_end(&self, span: SpanData) {
-        self.buffer().open.remove(&span.span_context.span_id());
+        let id = span.span_context.span_id();
         if span.span_context.is_sampled() {
+            self.buffer().open.remove(&id);
             let _ = futures_executor::block_on(self.exporter.export(vec![span]));
+        } else {
+            // Never printed: records kept for it print on their own.
+            let logs = {
+                let mut buffer = self.buffer();
+                buffer.open.remove(&id);
+                buffer.take_logs(id)
+            };
+            self.exporter
+                .shared
+                .write_log_lines(&logs, self.exporter.colour);
         }
     }
 

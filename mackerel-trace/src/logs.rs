@@ -27,6 +27,11 @@ pub(crate) fn logger() -> Option<&'static SdkLogger> {
 /// exported; call it yourself with a provider you built, for example one with an in-memory
 /// exporter in tests. The caller keeps `provider` and shuts it down.
 ///
+/// Your processors see each record as the layer emits it, cheap to make on the application's
+/// thread: the event's message as the body and its fields as attributes (the shape
+/// `opentelemetry-appender-tracing` gives). The pipeline `init` starts folds them into the
+/// map body Mackerel's log search reads, on its export thread.
+///
 /// # Example
 ///
 /// ```
@@ -60,10 +65,12 @@ pub(crate) struct RunningLogs {
 }
 
 /// Starts exporting log records as `settings` say and installs the logger; `None` when logs
-/// are off (or could not start, said on stderr).
+/// are off (or could not start, said on stderr). `console` prints records under their spans
+/// when spans go to the console too.
 pub(crate) fn start(
     settings: &crate::Settings,
     resource: &opentelemetry_sdk::Resource,
+    console: Option<crate::console::ConsoleLogProcessor>,
 ) -> Option<RunningLogs> {
     use std::sync::Arc;
 
@@ -84,7 +91,9 @@ pub(crate) fn start(
             clear_logger();
             return None;
         }
-        Destination::Console => builder.with_log_processor(crate::console::console_logs()),
+        Destination::Console => builder.with_log_processor(
+            console.unwrap_or_else(crate::console::ConsoleLogProcessor::standalone),
+        ),
         Destination::Mackerel | Destination::Endpoint(_) => {
             let endpoint = settings.logs_endpoint().unwrap_or_default();
             let view = settings.for_logs();

@@ -24,17 +24,28 @@ pub(crate) fn start(settings: &Settings) -> Guard {
     let resource = Resource::builder_empty()
         .with_attributes(settings.resource.iter().cloned())
         .build();
+    let console = (settings.is_enabled() && matches!(settings.destination(), Destination::Console))
+        .then(ConsoleExporter::new);
     // Log records go their own way: on with spans off (`OTEL_TRACES_EXPORTER=none`), and the
-    // other way round.
+    // other way round. On the console, they print under their spans.
     #[cfg(feature = "logs")]
-    let logs = crate::logs::start(settings, &resource);
-    let guard = start_traces(settings, resource);
+    let logs = crate::logs::start(
+        settings,
+        &resource,
+        console.as_ref().map(ConsoleExporter::log_processor),
+    );
+    let guard = start_traces(settings, resource, console);
     #[cfg(feature = "logs")]
     let guard = guard.with_logs(logs);
     guard
 }
 
-fn start_traces(settings: &Settings, resource: Resource) -> Guard {
+/// `console` is the exporter to print spans with when they go to the console.
+fn start_traces(
+    settings: &Settings,
+    resource: Resource,
+    console: Option<ConsoleExporter>,
+) -> Guard {
     if !settings.is_enabled() {
         // Off means off, even if a provider was installed before.
         crate::tracer::clear_tracer();
@@ -45,9 +56,9 @@ fn start_traces(settings: &Settings, resource: Resource) -> Guard {
         .with_sampler(sampler(settings.sampler))
         .with_resource(resource.clone());
     let builder = match settings.destination() {
-        Destination::Console => {
-            builder.with_span_processor(ConsoleProcessor::new(ConsoleExporter::new()))
-        }
+        Destination::Console => builder.with_span_processor(ConsoleProcessor::new(
+            console.unwrap_or_else(ConsoleExporter::new),
+        )),
         Destination::Mackerel | Destination::Endpoint(_) => {
             let endpoint = settings.endpoint().unwrap_or_default();
             let deadline = Arc::new(Deadline::default());

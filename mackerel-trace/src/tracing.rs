@@ -41,6 +41,8 @@ mod fields;
 mod layer;
 #[cfg(feature = "logs")]
 mod log_record;
+#[cfg(feature = "logs")]
+pub(crate) use log_record::to_map_body;
 pub(crate) mod mirror;
 mod sqlx;
 

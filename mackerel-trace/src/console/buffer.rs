@@ -1,13 +1,26 @@
 //! Finished spans held per trace until the trace's local root ends, so each trace prints as
-//! one tree.
+//! one tree — with the log records written under them (feature `logs`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 
+use super::render::LogLine;
+
 /// Past this many buffered spans the oldest unfinished trace is printed early, as it stands.
 pub(super) const MAX_BUFFERED_SPANS: usize = 10_000;
+
+/// Past this many log records waiting for their spans, a record prints on a line of its own.
+#[cfg(feature = "logs")]
+pub(super) const MAX_BUFFERED_LOGS: usize = 10_000;
+
+/// One trace (or subtree) ready to print: its spans and the log records written under them.
+#[derive(Default)]
+pub(super) struct Tree {
+    pub(super) spans: Vec<SpanData>,
+    pub(super) logs: HashMap<SpanId, Vec<LogLine>>,
+}
 
 /// Span ids of already-printed traces remembered so that late children (a spawned task
 /// that outlives its parent) are printed as soon as they end, not only at shutdown.
@@ -24,6 +37,9 @@ pub(super) struct TraceBuffer {
     printed: HashMap<TraceId, HashSet<SpanId>>,
     printed_order: VecDeque<TraceId>,
     remembered: usize,
+    /// Log records of spans still open, printed with their span.
+    logs: HashMap<SpanId, Vec<LogLine>>,
+    buffered_logs: usize,
 }
 
 struct Pending {
@@ -33,8 +49,29 @@ struct Pending {
 }
 
 impl TraceBuffer {
+    /// Keeps `log` for the tree of `span`, which must be open here (started by the
+    /// [`ConsoleProcessor`](super::ConsoleProcessor) and not ended); otherwise, or with too
+    /// many records waiting, hands it back to be printed on its own.
+    #[must_use = "a record handed back must be printed"]
+    #[cfg(feature = "logs")]
+    pub(super) fn attach(&mut self, span: SpanId, log: LogLine) -> Option<LogLine> {
+        if !self.open.contains(&span) || self.buffered_logs >= MAX_BUFFERED_LOGS {
+            return Some(log);
+        }
+        self.logs.entry(span).or_default().push(log);
+        self.buffered_logs += 1;
+        None
+    }
+
+    /// The log records kept for `span`, taken out (a span that will never be printed).
+    pub(super) fn take_logs(&mut self, span: SpanId) -> Vec<LogLine> {
+        let logs = self.logs.remove(&span).unwrap_or_default();
+        self.buffered_logs -= logs.len();
+        logs
+    }
+
     /// Takes in finished spans; returns the traces (or subtrees) that are now complete.
-    pub(super) fn accept(&mut self, batch: Vec<SpanData>) -> Vec<Vec<SpanData>> {
+    pub(super) fn accept(&mut self, batch: Vec<SpanData>) -> Vec<Tree> {
         let mut ready = Vec::new();
         for span in batch {
             let trace_id = span.span_context.trace_id();
@@ -74,21 +111,26 @@ impl TraceBuffer {
         ready
     }
 
-    /// Every buffered span, trace by trace in arrival order.
-    pub(super) fn drain(&mut self) -> Vec<Vec<SpanData>> {
+    /// Every buffered span, trace by trace in arrival order, and then the log records of
+    /// spans that never ended, in the order they were written.
+    pub(super) fn drain(&mut self) -> (Vec<Tree>, Vec<LogLine>) {
         let mut traces: Vec<(TraceId, u64)> =
             self.pending.iter().map(|(id, p)| (*id, p.seq)).collect();
         traces.sort_by_key(|(_, seq)| *seq);
-        traces
+        let trees = traces
             .into_iter()
             .map(|(id, _)| self.take_trace(id))
-            .collect()
+            .collect();
+        let mut orphans: Vec<LogLine> = self.logs.drain().flat_map(|(_, logs)| logs).collect();
+        orphans.sort_by_key(|log| log.time);
+        self.buffered_logs = 0;
+        (trees, orphans)
     }
 
     /// Removes `root` and its buffered descendants, leaving other subtrees of the trace.
-    fn take_subtree(&mut self, trace_id: TraceId, root: SpanId) -> Vec<SpanData> {
+    fn take_subtree(&mut self, trace_id: TraceId, root: SpanId) -> Tree {
         let Some(pending) = self.pending.get_mut(&trace_id) else {
-            return Vec::new();
+            return Tree::default();
         };
         let mut children: HashMap<SpanId, Vec<SpanId>> = HashMap::new();
         for span in &pending.spans {
@@ -117,7 +159,7 @@ impl TraceBuffer {
         self.finish(trace_id, taken)
     }
 
-    fn take_trace(&mut self, trace_id: TraceId) -> Vec<SpanData> {
+    fn take_trace(&mut self, trace_id: TraceId) -> Tree {
         let spans = self
             .pending
             .remove(&trace_id)
@@ -126,9 +168,20 @@ impl TraceBuffer {
         self.finish(trace_id, spans)
     }
 
-    /// Accounts for spans leaving the buffer and remembers their ids for late children.
-    fn finish(&mut self, trace_id: TraceId, spans: Vec<SpanData>) -> Vec<SpanData> {
+    /// Accounts for spans leaving the buffer, takes their log records along and remembers
+    /// their ids for late children.
+    fn finish(&mut self, trace_id: TraceId, spans: Vec<SpanData>) -> Tree {
         self.buffered -= spans.len();
+        let mut logs = HashMap::new();
+        if self.buffered_logs > 0 {
+            for span in &spans {
+                let id = span.span_context.span_id();
+                let taken = self.take_logs(id);
+                if !taken.is_empty() {
+                    logs.insert(id, taken);
+                }
+            }
+        }
         let ids = self.printed.entry(trace_id).or_insert_with(|| {
             self.printed_order.push_back(trace_id);
             HashSet::new()
@@ -144,6 +197,6 @@ impl TraceBuffer {
             };
             self.remembered -= self.printed.remove(&oldest).map_or(0, |ids| ids.len());
         }
-        spans
+        Tree { spans, logs }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-/// The styles the console uses: bold names, dim details, red errors, green OK.
+/// The styles the console uses: bold names, dim details, red errors, green OK, yellow warnings.
 #[derive(Clone, Copy)]
 pub(super) enum Paint {
     Plain,
@@ -10,6 +10,7 @@ pub(super) enum Paint {
     Dim,
     Red,
     Green,
+    Yellow,
 }
 
 impl Paint {
@@ -20,6 +21,7 @@ impl Paint {
             Paint::Dim => Some("\x1b[2m"),
             Paint::Red => Some("\x1b[31m"),
             Paint::Green => Some("\x1b[32m"),
+            Paint::Yellow => Some("\x1b[33m"),
         }
     }
 }

@@ -5,11 +5,64 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{SpanId, SpanKind, Status};
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
+use super::buffer::Tree;
 use super::paint::{Line, Paint};
+
+/// A log record as the console shows it (feature `logs`): under its span in the tree, or on a
+/// line of its own.
+#[derive(Clone, Debug)]
+pub(crate) struct LogLine {
+    /// When it was written.
+    pub(crate) time: SystemTime,
+    /// `INFO`, `WARN`, …
+    pub(crate) severity: &'static str,
+    /// The body's `message`.
+    pub(crate) message: Option<String>,
+    /// The body's other fields as `key=value`, by key.
+    pub(crate) fields: Vec<String>,
+    /// The span current where it was written.
+    pub(crate) span: Option<(TraceId, SpanId)>,
+}
+
+impl LogLine {
+    fn paint(&self) -> Paint {
+        match self.severity {
+            "ERROR" => Paint::Red,
+            "WARN" => Paint::Yellow,
+            _ => Paint::Bold,
+        }
+    }
+
+    /// Whether `event` is this record as a span event (the `tracing` layer records an event
+    /// as both, at the same instant): the tree shows it once, as the record.
+    fn is_event(&self, event: &opentelemetry::trace::Event) -> bool {
+        event.timestamp == self.time
+            && self.message.as_deref() == Some(&*event.name)
+            && event.attributes.iter().any(|kv| kv.key.as_str() == "level")
+    }
+}
+
+/// A record no printed span holds: `INFO [trace span] message key=value`.
+pub(crate) fn render_log_line(log: &LogLine, colour: bool, out: &mut String) {
+    let mut line = Line::new(colour);
+    line.push(log.severity, log.paint());
+    if let Some((trace_id, span_id)) = log.span {
+        line.push(&format!(" [{trace_id} {span_id}]"), Paint::Dim);
+    }
+    if let Some(message) = &log.message {
+        line.push(" ", Paint::Plain);
+        line.push(message, Paint::Plain);
+    }
+    for field in &log.fields {
+        line.push(" ", Paint::Plain);
+        line.push(field, Paint::Dim);
+    }
+    line.finish(out);
+}
 
 /// How a trace is drawn.
 pub(crate) struct RenderOptions<'a> {
@@ -23,11 +76,13 @@ pub(crate) struct RenderOptions<'a> {
     pub(crate) width: usize,
 }
 
-/// Renders `spans` (one trace, any order) as a header line and one tree per top-level span.
+/// Renders `tree` (one trace, spans in any order) as a header line and one tree per top-level
+/// span, each span followed by its events and log records in time order.
 ///
-/// A span is top-level when its parent is not among `spans`: the local root, or an orphan
+/// A span is top-level when its parent is not among the spans: the local root, or an orphan
 /// whose parent never ended or was printed earlier. Children are ordered by start time.
-pub(crate) fn render_trace(spans: &[SpanData], options: &RenderOptions<'_>) -> String {
+pub(crate) fn render_trace(tree: &Tree, options: &RenderOptions<'_>) -> String {
+    let spans = &tree.spans[..];
     let mut out = String::new();
     let Some(first) = spans.first() else {
         return out;
@@ -82,14 +137,13 @@ pub(crate) fn render_trace(spans: &[SpanData], options: &RenderOptions<'_>) -> S
                 if kids.is_empty() { "   " } else { "│  " }
             );
             let is_top = node.connector.is_empty();
-            render_span(
-                &spans[node.index],
-                is_top,
-                &node,
-                &detail_prefix,
-                options,
-                out,
-            );
+            let span = &spans[node.index];
+            let logs = tree
+                .logs
+                .get(&span.span_context.span_id())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            render_span(span, logs, is_top, &node, &detail_prefix, options, out);
             for (position, &kid) in kids.iter().enumerate().rev() {
                 let last = position + 1 == kids.len();
                 stack.push(Node {
@@ -124,6 +178,7 @@ struct Node {
 
 fn render_span(
     span: &SpanData,
+    logs: &[LogLine],
     is_top: bool,
     node: &Node,
     detail_prefix: &str,
@@ -174,7 +229,14 @@ fn render_span(
     }
     finish_with(line, &pieces, detail_prefix, options.width, out);
 
+    let mut pending = logs.iter().peekable();
     for event in span.events.iter() {
+        while let Some(log) = pending.next_if(|log| log.time <= event.timestamp) {
+            render_log(log, span.start_time, detail_prefix, options, out);
+        }
+        if logs.iter().any(|log| log.is_event(event)) {
+            continue;
+        }
         let mut line = Line::new(colour);
         line.push(detail_prefix, Paint::Plain);
         line.push("• ", Paint::Plain);
@@ -232,6 +294,9 @@ fn render_span(
             }
         }
     }
+    for log in pending {
+        render_log(log, span.start_time, detail_prefix, options, out);
+    }
     if span.events.dropped_count > 0 {
         let mut line = Line::new(colour);
         line.push(detail_prefix, Paint::Plain);
@@ -243,7 +308,28 @@ fn render_span(
     }
 }
 
-/// Human duration: `512ns`, `812µs`, `12.3ms`, `1.204s`.
+/// A log record under its span: `» INFO message +offset key=value`.
+fn render_log(
+    log: &LogLine,
+    span_start: SystemTime,
+    detail_prefix: &str,
+    options: &RenderOptions<'_>,
+    out: &mut String,
+) {
+    let mut line = Line::new(options.colour);
+    line.push(detail_prefix, Paint::Plain);
+    line.push("» ", Paint::Plain);
+    line.push(log.severity, log.paint());
+    if let Some(message) = &log.message {
+        line.push(" ", Paint::Plain);
+        line.push(message, Paint::Plain);
+    }
+    let offset = (options.duration)(elapsed(span_start, log.time));
+    line.push(&format!(" +{offset}"), Paint::Dim);
+    let indent = format!("{detail_prefix}    ");
+    finish_with(line, &log.fields, &indent, options.width, out);
+}
+
 /// Finishes `line` with `pieces` on it when they all fit in `width`; otherwise they go on
 /// lines of their own at `indent`, wrapped.
 fn finish_with(mut line: Line, pieces: &[String], indent: &str, width: usize, out: &mut String) {
@@ -313,6 +399,7 @@ fn chunks(text: &str, room: usize) -> Vec<&str> {
     pieces
 }
 
+/// Human duration: `512ns`, `812µs`, `12.3ms`, `1.204s`.
 pub(crate) fn format_duration(duration: Duration) -> String {
     let nanos = duration.as_nanos();
     if nanos < 1_000 {

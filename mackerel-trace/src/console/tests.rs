@@ -446,3 +446,193 @@ fn exception_details_wrap_to_the_width_and_a_stacktrace_that_repeats_the_message
     assert!(!text.contains("exception.stacktrace"), "{text}");
     provider.shutdown().unwrap();
 }
+
+#[cfg(feature = "logs")]
+mod logs {
+    use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _};
+    use opentelemetry::Key;
+    use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+
+    use super::*;
+
+    /// Spans and log records on one console, as the pipeline sets it up when both go there.
+    fn console() -> (
+        SdkTracerProvider,
+        SdkTracer,
+        SdkLoggerProvider,
+        SdkLogger,
+        Output,
+    ) {
+        let output = Output::default();
+        let exporter = ConsoleExporter::with_writer(Box::new(output.clone()), false);
+        let logs = SdkLoggerProvider::builder()
+            .with_log_processor(exporter.log_processor())
+            .build();
+        let traces = SdkTracerProvider::builder()
+            .with_resource(
+                Resource::builder_empty()
+                    .with_service_name("checkout")
+                    .build(),
+            )
+            .with_span_processor(super::super::ConsoleProcessor::new(exporter))
+            .build();
+        let tracer = traces.tracer("test");
+        let logger = logs.logger("test");
+        (traces, tracer, logs, logger, output)
+    }
+
+    /// A record as the `tracing` layer emits it: message as the body, fields as attributes.
+    fn log(
+        logger: &SdkLogger,
+        cx: Option<&SpanContext>,
+        time: SystemTime,
+        severity: &'static str,
+        message: &str,
+        fields: &[(&'static str, AnyValue)],
+    ) {
+        let mut record = logger.create_log_record();
+        record.set_timestamp(time);
+        record.set_severity_text(severity);
+        record.set_body(AnyValue::String(message.to_owned().into()));
+        for (key, value) in fields {
+            record.add_attribute(Key::from_static_str(key), value.clone());
+        }
+        if let Some(cx) = cx {
+            record.set_trace_context(cx.trace_id(), cx.span_id(), Some(cx.trace_flags()));
+        }
+        logger.emit(record);
+    }
+
+    #[test]
+    fn records_print_under_their_span_in_time_order_with_its_events() {
+        let (traces, tracer, logs, logger, output) = console();
+        let root = tracer
+            .span_builder("checkout")
+            .with_kind(SpanKind::Server)
+            .with_start_time(at(0))
+            .start(&tracer);
+        let trace_id = root.span_context().trace_id();
+        let root_cx = Context::new().with_span(root);
+        let root_span = root_cx.span().span_context().clone();
+        let mut child = tracer
+            .span_builder("charge")
+            .with_start_time(at(1_000))
+            .start_with_context(&tracer, &root_cx);
+        let child_span = child.span_context().clone();
+        log(
+            &logger,
+            Some(&root_span),
+            at(500),
+            "INFO",
+            "order checked out",
+            &[("order.id", AnyValue::Int(42)), ("user", "ann".into())],
+        );
+        log(
+            &logger,
+            Some(&child_span),
+            at(1_500),
+            "WARN",
+            "card retried",
+            &[],
+        );
+        // The `tracing` layer records an event as a span event too, at the record's instant:
+        // shown once, as the record.
+        child.add_event_with_timestamp(
+            "card retried",
+            at(1_500),
+            vec![KeyValue::new("level", "WARN")],
+        );
+        child.add_event_with_timestamp("gateway answered", at(1_800), vec![]);
+        log(
+            &logger,
+            Some(&child_span),
+            at(1_900),
+            "ERROR",
+            "declined",
+            &[],
+        );
+        assert_eq!(output.text(), "", "records wait for their trace");
+        child.end_with_timestamp(at(2_000));
+        root_cx.span().end_with_timestamp(at(3_000));
+
+        assert_eq!(
+            output.text(),
+            format!(
+                "\
+trace {trace_id} · checkout
+checkout 3.0ms server
+│  » INFO order checked out +500µs order.id=42 user=\"ann\"
+└─ charge 1.0ms
+      » WARN card retried +500µs
+      • gateway answered +800µs
+      » ERROR declined +900µs
+"
+            )
+        );
+        let _ = logs.shutdown();
+        let _ = traces.shutdown();
+    }
+
+    #[test]
+    fn records_outside_a_printed_span_print_on_their_own_line_at_once() {
+        let (traces, tracer, logs, logger, output) = console();
+        log(
+            &logger,
+            None,
+            at(0),
+            "INFO",
+            "starting",
+            &[("port", AnyValue::Int(8080))],
+        );
+        assert_eq!(output.text(), "INFO starting port=8080\n");
+
+        // A span this console did not start (a remote parent), and an unsampled one.
+        let remote = SpanContext::new(
+            TraceId::from(7),
+            SpanId::from(9),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        );
+        log(&logger, Some(&remote), at(0), "WARN", "from afar", &[]);
+        assert!(
+            output
+                .text()
+                .ends_with("WARN [00000000000000000000000000000007 0000000000000009] from afar\n"),
+            "{}",
+            output.text()
+        );
+        let unsampled = SpanContext::new(
+            TraceId::from(8),
+            SpanId::from(10),
+            TraceFlags::default(),
+            false,
+            TraceState::default(),
+        );
+        log(&logger, Some(&unsampled), at(0), "INFO", "unsampled", &[]);
+        assert!(output.text().ends_with("unsampled\n"), "{}", output.text());
+
+        // A span that never ends: its records print at shutdown, after its tree.
+        let stuck = tracer.span_builder("stuck").start(&tracer);
+        log(
+            &logger,
+            Some(stuck.span_context()),
+            at(0),
+            "INFO",
+            "still waiting",
+            &[],
+        );
+        assert!(!output.text().contains("still waiting"));
+        let _ = logs.shutdown();
+        let _ = traces.shutdown();
+        assert!(
+            output
+                .text()
+                .lines()
+                .any(|line| line.starts_with("INFO [") && line.ends_with("still waiting")),
+            "{}",
+            output.text()
+        );
+        drop(stuck);
+    }
+}

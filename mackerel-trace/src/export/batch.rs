@@ -30,6 +30,9 @@ pub(crate) use spans::BatchProcessor;
 /// An item the worker batches, and how a request of them goes out through an `E`: spans
 /// through a `SpanExporter`, log records through a `LogExporter`.
 pub(crate) trait Batched<E>: Send + Sized + 'static {
+    /// Work left to the export thread when it takes the item from the queue, before the item
+    /// is sized.
+    fn prepare(&mut self) {}
     /// An upper bound of the bytes the item adds to a request.
     fn len_bound(&self) -> usize;
     /// An upper bound of the bytes its scope group adds to a request, once per group.
@@ -199,7 +202,8 @@ impl<T: Batched<E>, E> Worker<T, E> {
         loop {
             let wait = next_export.saturating_duration_since(Instant::now());
             match queue.recv_timeout(wait) {
-                Ok(Message::Item(item)) => {
+                Ok(Message::Item(mut item)) => {
+                    item.prepare();
                     self.batch.push(*item);
                     if self.batch.len() >= self.config.max_export_batch_size {
                         self.export();

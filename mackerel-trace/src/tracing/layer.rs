@@ -271,9 +271,9 @@ where
             .and_then(|id| mirrored(&ctx, id))
             .unwrap_or_else(Context::current);
         #[cfg(feature = "logs")]
-        if let Some(logger) = logger {
-            super::log_record::emit(logger, event, &parent);
-        }
+        let time = logger.map(|logger| super::log_record::emit(logger, event, &parent));
+        #[cfg(not(feature = "logs"))]
+        let time: Option<std::time::SystemTime> = None;
         if !spans {
             return;
         }
@@ -296,7 +296,11 @@ where
         }
         let mut attributes = fields.attributes;
         attributes.push(KeyValue::new("level", meta.level().as_str()));
-        span.add_event(name, attributes);
+        // The same instant as the event's log record, which the console shows in its place.
+        match time {
+            Some(time) => span.add_event_with_timestamp(name, time, attributes),
+            None => span.add_event(name, attributes),
+        }
     }
 }
 

@@ -3,22 +3,30 @@
 //! where it happened, and a body that is a map of `message` and the event's fields as typed
 //! values (Mackerel's log search filters on the fields of a structured body, not on record
 //! attributes).
+//!
+//! The map is built off the application's thread: the layer emits the message as the body and
+//! the fields as attributes (inline in the record, as `opentelemetry-appender-tracing` does),
+//! and the export thread folds them into the map body ([`to_map_body`]) before a record is
+//! sized and sent. Strings are shared (`Arc<str>`), so the batch queue's copy of a record
+//! allocates nothing more.
 
-use std::collections::HashMap;
-use std::fmt;
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
-use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::trace::TraceContextExt as _;
-use opentelemetry::{Context, Key};
-use opentelemetry_sdk::logs::SdkLogger;
+use opentelemetry::{Context, Key, StringValue};
+use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger, SdkLoggerProvider};
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Event, Level};
 
-use crate::value::{cut_format, cut_str};
+use crate::value::MAX_STRING_BYTES;
 
-/// Emits `event` as a log record on `logger`, linked to the span current in `cx`.
-pub(super) fn emit(logger: &SdkLogger, event: &Event<'_>, cx: &Context) {
+/// Emits `event` as a log record on `logger`, linked to the span current in `cx`, and returns
+/// its time (which the span event of the same `tracing` event shares).
+pub(super) fn emit(logger: &SdkLogger, event: &Event<'_>, cx: &Context) -> SystemTime {
     let meta = event.metadata();
     let now = SystemTime::now();
     let mut record = logger.create_log_record();
@@ -28,9 +36,7 @@ pub(super) fn emit(logger: &SdkLogger, event: &Event<'_>, cx: &Context) {
     record.set_severity_number(number);
     record.set_severity_text(text);
     record.set_target(meta.target());
-    let mut body = Body(HashMap::with_capacity(1 + meta.fields().len()));
-    event.record(&mut body);
-    record.set_body(AnyValue::Map(Box::new(body.0)));
+    event.record(&mut Fields(&mut record));
     let span = cx.span();
     let span_context = span.span_context();
     if span_context.is_valid() {
@@ -41,6 +47,50 @@ pub(super) fn emit(logger: &SdkLogger, event: &Event<'_>, cx: &Context) {
         );
     }
     logger.emit(record);
+    now
+}
+
+/// `record` as Mackerel reads it: the same record with its message and attributes in one map
+/// body. Run by the export thread on the records the layer emitted.
+pub(crate) fn to_map_body(record: &SdkLogRecord) -> SdkLogRecord {
+    static BLANK: OnceLock<SdkLogger> = OnceLock::new();
+    // `SdkLogRecord` has no public constructor: a logger with no processors makes them.
+    let blank = BLANK.get_or_init(|| SdkLoggerProvider::builder().build().logger("blank"));
+    let mut map = std::collections::HashMap::with_capacity(1 + record.attributes_iter().count());
+    match record.body() {
+        Some(AnyValue::Map(body)) => map.extend(body.iter().map(|(k, v)| (k.clone(), v.clone()))),
+        Some(message) => {
+            map.insert(Key::from_static_str("message"), message.clone());
+        }
+        None => {}
+    }
+    for (key, value) in record.attributes_iter() {
+        map.insert(key.clone(), value.clone());
+    }
+    let mut out = blank.create_log_record();
+    if let Some(time) = record.timestamp() {
+        out.set_timestamp(time);
+    }
+    if let Some(time) = record.observed_timestamp() {
+        out.set_observed_timestamp(time);
+    }
+    if let Some(number) = record.severity_number() {
+        out.set_severity_number(number);
+    }
+    if let Some(text) = record.severity_text() {
+        out.set_severity_text(text);
+    }
+    if let Some(target) = record.target() {
+        out.set_target(target.clone());
+    }
+    if let Some(name) = record.event_name() {
+        out.set_event_name(name);
+    }
+    if let Some(cx) = record.trace_context() {
+        out.set_trace_context(cx.trace_id, cx.span_id, cx.trace_flags);
+    }
+    out.set_body(AnyValue::Map(Box::new(map)));
+    out
 }
 
 /// The severity number and text of `level`, as OpenTelemetry maps them.
@@ -54,47 +104,51 @@ fn severity(level: Level) -> (Severity, &'static str) {
     }
 }
 
-/// The body map: every field of the event, typed as `#[traced]` types attribute values.
-struct Body(HashMap<Key, AnyValue>);
+/// Writes an event's fields into its record: `message` as the body, the others as attributes
+/// typed as `#[traced]` types attribute values.
+struct Fields<'a>(&'a mut SdkLogRecord);
 
-impl Body {
+impl Fields<'_> {
     fn put(&mut self, field: &Field, value: AnyValue) {
         let name = field.name();
         // `tracing-log` adds where a `log` record came from: not part of what was logged.
         if name.starts_with("log.") {
             return;
         }
-        self.0.insert(Key::from_static_str(name), value);
+        self.0.add_attribute(Key::from_static_str(name), value);
+    }
+
+    fn text(&mut self, field: &Field, value: StringValue) {
+        if field.name() == "message" {
+            self.0.set_body(AnyValue::String(value));
+        } else {
+            self.put(field, AnyValue::String(value));
+        }
     }
 }
 
-impl Visit for Body {
+fn integer<T: Copy + fmt::Display + TryInto<i64>>(value: T) -> AnyValue {
+    match value.try_into() {
+        Ok(int) => AnyValue::Int(int),
+        Err(_) => AnyValue::String(value.to_string().into()),
+    }
+}
+
+impl Visit for Fields<'_> {
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.put(field, AnyValue::Int(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        let value = match i64::try_from(value) {
-            Ok(int) => AnyValue::Int(int),
-            Err(_) => AnyValue::String(value.to_string().into()),
-        };
-        self.put(field, value);
+        self.put(field, integer(value));
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
-        let value = match i64::try_from(value) {
-            Ok(int) => AnyValue::Int(int),
-            Err(_) => AnyValue::String(value.to_string().into()),
-        };
-        self.put(field, value);
+        self.put(field, integer(value));
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
-        let value = match i64::try_from(value) {
-            Ok(int) => AnyValue::Int(int),
-            Err(_) => AnyValue::String(value.to_string().into()),
-        };
-        self.put(field, value);
+        self.put(field, integer(value));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
@@ -106,20 +160,75 @@ impl Visit for Body {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, AnyValue::String(cut_str(value)));
+        self.text(field, shared(cut_to(value, MAX_STRING_BYTES)));
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(
-            field,
-            AnyValue::String(cut_format(format_args!("{value}")).into()),
-        );
+        self.text(field, shared_format(format_args!("{value}")));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(
-            field,
-            AnyValue::String(cut_format(format_args!("{value:?}")).into()),
-        );
+        self.text(field, shared_format(format_args!("{value:?}")));
     }
+}
+
+/// One allocation of exactly `s`'s length, shared by every copy of the record.
+fn shared(s: &str) -> StringValue {
+    StringValue::from(Arc::<str>::from(s))
+}
+
+thread_local! {
+    /// Where messages are formatted before they are shared: reused, so that formatting
+    /// allocates nothing.
+    static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// `value` formatted, at most [`MAX_STRING_BYTES`] of it, in one shared allocation.
+fn shared_format(value: fmt::Arguments<'_>) -> StringValue {
+    if let Some(literal) = value.as_str() {
+        return shared(cut_to(literal, MAX_STRING_BYTES));
+    }
+    SCRATCH
+        .try_with(|scratch| {
+            // A `Debug` impl that logs while it is formatted finds the scratch taken.
+            let mut scratch = scratch.try_borrow_mut().ok()?;
+            scratch.clear();
+            let _ = Bounded(&mut scratch).write_fmt(value);
+            Some(shared(&scratch))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            let mut text = String::new();
+            let _ = Bounded(&mut text).write_fmt(value);
+            shared(&text)
+        })
+}
+
+/// A string that takes at most [`MAX_STRING_BYTES`], cut on a char boundary.
+struct Bounded<'a>(&'a mut String);
+
+impl fmt::Write for Bounded<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = MAX_STRING_BYTES - self.0.len();
+        if s.len() <= room {
+            self.0.push_str(s);
+            return Ok(());
+        }
+        self.0.push_str(cut_to(s, room));
+        // Stops the formatter: the rest would be cut anyway.
+        Err(fmt::Error)
+    }
+}
+
+/// `s` cut to at most `room` bytes on a char boundary.
+fn cut_to(s: &str, room: usize) -> &str {
+    if s.len() <= room {
+        return s;
+    }
+    let mut end = room;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }

@@ -64,6 +64,13 @@ impl LogProcessor for LogBatchProcessor {
 }
 
 impl<E: LogExporter> Batched<E> for LogData {
+    /// The `tracing` layer's records get their map body here, off the application's thread.
+    fn prepare(&mut self) {
+        if self.scope.name() == crate::tracer::SCOPE_NAME {
+            self.record = crate::tracing::to_map_body(&self.record);
+        }
+    }
+
     fn len_bound(&self) -> usize {
         size::log_record(&self.record)
     }
