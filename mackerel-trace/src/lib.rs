@@ -48,6 +48,7 @@ pub mod diesel;
 mod error;
 mod exception;
 mod export;
+mod fast;
 mod guard;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 mod http_span;

@@ -55,6 +55,7 @@ fn start_traces(
     let builder = SdkTracerProvider::builder()
         .with_sampler(sampler(settings.sampler))
         .with_resource(resource.clone());
+    let mut fast = None;
     let builder = match settings.destination() {
         Destination::Console => builder.with_span_processor(ConsoleProcessor::new(
             console.unwrap_or_else(ConsoleExporter::new),
@@ -84,7 +85,7 @@ fn start_traces(
                 resource: settings.resource.clone(),
                 deadline,
             };
-            builder.with_span_processor(BatchProcessor::start(
+            let processor = BatchProcessor::start(
                 target,
                 BatchConfig {
                     max_queue_size: settings.max_queue_size,
@@ -94,14 +95,25 @@ fn start_traces(
                     max_request_bytes: MAX_REQUEST_BYTES,
                 },
                 Arc::clone(&report),
-            ))
+            );
+            // `#[traced]` spans skip the SDK's per-span machinery into the same exporter.
+            fast = Some(crate::fast::Pipeline::new(
+                settings.sampler,
+                Arc::clone(&report),
+                processor.nudger(),
+                settings.max_queue_size,
+                settings.max_export_batch_size,
+            ));
+            builder.with_span_processor(processor)
         }
         Destination::Off(_) => return Guard::inert(),
     };
     let provider = builder.build();
     crate::tracer::set_tracer_provider(provider.clone());
+    let fast = fast.map(crate::fast::install);
     Guard::new(
         provider,
+        fast,
         settings.shutdown_timeout,
         report,
         settings.exit_hint,
