@@ -189,7 +189,7 @@ fn a_trailers_only_not_found_is_an_error_for_the_client_and_not_for_the_server()
 
 #[test]
 fn a_streamed_response_ends_its_spans_with_the_stream_and_ok_from_the_trailers() {
-    let spans = with_server(2, |base| async move {
+    let spans = with_server(5, |base| async move {
         let mut client = traced_client(&base).await;
         let mut stream = client.watch(watch(3, "")).await.unwrap().into_inner();
         let mut ids = Vec::new();
@@ -198,6 +198,13 @@ fn a_streamed_response_ends_its_spans_with_the_stream_and_ok_from_the_trailers()
         }
         assert_eq!(ids, [100, 101, 102]);
     });
+    // The handler's stream produces its messages as the response is sent: in the server span.
+    let server = by_name_and_kind(&spans, "shop.Orders/Watch", SERVER);
+    let loads: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name() == "load_order").collect();
+    assert_eq!(loads.len(), 3);
+    for load in loads {
+        assert_eq!(load.parent_span_id(), Some(server.span_id()));
+    }
     for kind in [CLIENT, SERVER] {
         let span = by_name_and_kind(&spans, "shop.Orders/Watch", kind);
         assert_eq!(span.string_attr("rpc.response.status_code"), Some("OK"));
@@ -213,7 +220,7 @@ fn a_streamed_response_ends_its_spans_with_the_stream_and_ok_from_the_trailers()
 
 #[test]
 fn an_error_in_the_trailers_after_streamed_messages_is_the_calls_status_on_both_sides() {
-    let spans = with_server(2, |base| async move {
+    let spans = with_server(4, |base| async move {
         let mut client = traced_client(&base).await;
         let mut stream = client.watch(watch(2, "fail")).await.unwrap().into_inner();
         assert_eq!(stream.message().await.unwrap().map(|o| o.id), Some(100));
@@ -245,7 +252,7 @@ fn an_error_in_the_trailers_after_streamed_messages_is_the_calls_status_on_both_
 fn a_call_the_client_cancels_is_cancelled_on_both_sides() {
     let cancelled_at = std::sync::Mutex::new(Vec::new());
     let at = &cancelled_at;
-    let spans = with_server(4, |base| async move {
+    let spans = with_server(5, |base| async move {
         let mut client = traced_client(&base).await;
         // A stream given up after its first message.
         let mut stream = client.watch(watch(1, "hang")).await.unwrap().into_inner();

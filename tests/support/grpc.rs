@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use mackerel_trace::traced;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt as _};
 use tonic::body::Body;
 use tonic::codegen::http;
 use tonic::codegen::http::uri::PathAndQuery;
@@ -63,7 +64,7 @@ async fn get(request: Request<OrderRequest>) -> Result<Response<Order>, Status> 
     }
 }
 
-type OrderStream = ReceiverStream<Result<Order, Status>>;
+type OrderStream = Pin<Box<dyn Stream<Item = Result<Order, Status>> + Send>>;
 
 async fn watch(request: Request<OrderRequest>) -> Result<Response<OrderStream>, Status> {
     let request = request.into_inner();
@@ -92,7 +93,9 @@ async fn watch(request: Request<OrderRequest>) -> Result<Response<OrderStream>, 
             _ => {}
         }
     });
-    Ok(Response::new(ReceiverStream::new(receiver)))
+    // Each order is loaded as the response is sent, while the body is polled.
+    let orders = ReceiverStream::new(receiver).map(|item| item.map(|order| load_order(order.id)));
+    Ok(Response::new(Box::pin(orders) as OrderStream))
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, Infallible>> + Send>>;
