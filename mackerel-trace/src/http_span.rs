@@ -64,7 +64,28 @@ pub(crate) struct ServerRequest<'a> {
 pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Option<Context> {
     let tracer = tracer::tracer()?;
     let mut attributes = Vec::with_capacity(10);
-    let method = method_attributes(request.method, &mut attributes);
+    let (method, route) = server_attributes(request, &mut attributes);
+    let name = match (method, route) {
+        ("_OTHER", _) => "HTTP".to_owned(),
+        (method, Some(route)) => format!("{method} {route}"),
+        (method, None) => method.to_owned(),
+    };
+    let span = tracer
+        .span_builder(name)
+        .with_kind(SpanKind::Server)
+        .with_attributes(attributes)
+        .start_with_context(tracer, parent);
+    Some(parent.with_span(span))
+}
+
+/// The attributes of a server span that describe the HTTP request (also carried by gRPC
+/// server spans, for Mackerel's HTTP view); returns the method's name and the route recorded.
+#[cfg(feature = "tower")]
+pub(crate) fn server_attributes<'a>(
+    request: &ServerRequest<'a>,
+    attributes: &mut Vec<KeyValue>,
+) -> (&'static str, Option<&'a str>) {
+    let method = method_attributes(request.method, attributes);
     attributes.push(KeyValue::new("url.path", request.path.to_owned()));
     if let Some(scheme) = request.scheme {
         attributes.push(KeyValue::new("url.scheme", scheme.to_owned()));
@@ -86,17 +107,12 @@ pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Opt
     if let Some(version) = protocol_version(request.version) {
         attributes.push(KeyValue::new("network.protocol.version", version));
     }
-    let name = match (method, route) {
-        ("_OTHER", _) => "HTTP".to_owned(),
-        (method, Some(route)) => format!("{method} {route}"),
-        (method, None) => method.to_owned(),
-    };
-    let span = tracer
-        .span_builder(name)
-        .with_kind(SpanKind::Server)
-        .with_attributes(attributes)
-        .start_with_context(tracer, parent);
-    Some(parent.with_span(span))
+    (method, route)
+}
+
+/// `http.response.status_code`, as an int.
+pub(crate) fn status_code_attribute(status: http::StatusCode) -> KeyValue {
+    KeyValue::new("http.response.status_code", i64::from(status.as_u16()))
 }
 
 /// Records the response status on a server span: a 5xx is the server's error (status `Error`,
@@ -104,10 +120,7 @@ pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Opt
 #[cfg(feature = "tower")]
 pub(crate) fn server_status(cx: &Context, status: http::StatusCode) {
     let span = cx.span();
-    span.set_attribute(KeyValue::new(
-        "http.response.status_code",
-        i64::from(status.as_u16()),
-    ));
+    span.set_attribute(status_code_attribute(status));
     if status.is_server_error() {
         span.set_attribute(KeyValue::new("error.type", status.as_str().to_owned()));
         span.set_status(Status::error(status.to_string()));
@@ -131,12 +144,7 @@ pub(crate) fn start_client(request: &ClientRequest<'_>) -> Option<Context> {
     let mut attributes = Vec::with_capacity(6);
     let method = method_attributes(request.method, &mut attributes);
     attributes.push(KeyValue::new("server.address", request.host.to_owned()));
-    let default_port = match request.scheme {
-        "https" => Some(443),
-        "http" => Some(80),
-        _ => None,
-    };
-    if let Some(port) = request.port.or(default_port) {
+    if let Some(port) = port_or_default(request.scheme, request.port) {
         attributes.push(KeyValue::new("server.port", i64::from(port)));
     }
     attributes.push(KeyValue::new("url.full", full_url(request)));
@@ -150,13 +158,19 @@ pub(crate) fn start_client(request: &ClientRequest<'_>) -> Option<Context> {
     Some(parent.with_span(span))
 }
 
+/// The port a client connects to: the URL's, or its scheme's default.
+pub(crate) fn port_or_default(scheme: &str, port: Option<u16>) -> Option<u16> {
+    port.or(match scheme {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    })
+}
+
 /// Records the response status on a client span: 400 and above are failures of the call.
 pub(crate) fn client_status(cx: &Context, status: http::StatusCode) {
     let span = cx.span();
-    span.set_attribute(KeyValue::new(
-        "http.response.status_code",
-        i64::from(status.as_u16()),
-    ));
+    span.set_attribute(status_code_attribute(status));
     if status.is_client_error() || status.is_server_error() {
         span.set_attribute(KeyValue::new("error.type", status.as_str().to_owned()));
         span.set_status(Status::error(status.to_string()));

@@ -30,7 +30,8 @@
 //! - [`propagation`] carries trace context across any boundary; the `tower`, `axum` and
 //!   `reqwest` features add HTTP SERVER and CLIENT spans (`tower::ServerLayer`,
 //!   `tower::ClientLayer`, `reqwest::RequestBuilderExt::send_traced`), which fill Mackerel's
-//!   HTTP view and join services into one trace; the `tracing` feature's `tracing::layer()`
+//!   HTTP view and join services into one trace — the tower layers trace gRPC calls (tonic)
+//!   too, as RPC spans; the `tracing` feature's `tracing::layer()`
 //!   brings spans of libraries instrumented with `tracing`, and sqlx queries as DB spans; the
 //!   `redis` feature's `redis::Traced` makes every command of a redis connection a DB span.
 //! - The `testing` feature adds `testing::SpanCapture` (spans in memory) and
@@ -63,6 +64,8 @@ pub mod redis;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 mod rewrite;
+#[cfg(feature = "tower")]
+mod rpc_span;
 mod secret;
 mod settings;
 mod span;
