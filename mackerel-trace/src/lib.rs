@@ -37,6 +37,8 @@
 //!   `testing::Receiver` (a local OTLP/HTTP endpoint).
 #![warn(missing_docs)]
 
+#[cfg(feature = "actix")]
+pub mod actix;
 mod config;
 mod console;
 mod current;
@@ -49,7 +51,9 @@ mod error;
 mod exception;
 mod export;
 mod guard;
-#[cfg(any(feature = "tower", feature = "reqwest"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "reqwest"))]
+// actix alone has no client side
+#[cfg_attr(not(any(feature = "tower", feature = "reqwest")), allow(dead_code))]
 mod http_span;
 #[cfg(feature = "logs")]
 mod logs;
