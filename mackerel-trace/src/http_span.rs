@@ -1,5 +1,6 @@
 //! HTTP server and client spans by the stable semantic conventions, shared by the `tower`,
-//! `actix` and `reqwest` integrations: what Mackerel's HTTP view reads (method, route or path, status).
+//! `actix` and `reqwest` integrations: what Mackerel's HTTP view reads (method, route or path,
+//! status).
 
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};

@@ -74,6 +74,25 @@ where
 }
 
 /// The service [`Middleware`] wraps around yours.
+///
+/// ```
+/// use actix_web::dev::{fn_service, Service as _, ServiceRequest, Transform as _};
+/// use actix_web::{test, HttpResponse};
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let handler = fn_service(|request: ServiceRequest| async {
+///     Ok::<_, actix_web::Error>(request.into_response(HttpResponse::Ok().body("ok")))
+/// });
+/// // What `App::wrap` does with the middleware.
+/// let service = mackerel_trace::actix::Middleware::new()
+///     .new_transform(handler)
+///     .await
+///     .unwrap();
+/// let request = test::TestRequest::get().uri("/orders/7").to_srv_request();
+/// let response = service.call(request).await.unwrap();
+/// assert!(response.status().is_success());
+/// # });
+/// ```
 #[derive(Debug)]
 pub struct MiddlewareService<S> {
     service: S,
@@ -113,6 +132,19 @@ where
 pin_project_lite::pin_project! {
     /// The future of [`MiddlewareService`]: the inner service's, with the span current on
     /// every poll.
+    ///
+    /// ```
+    /// use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+    /// use mackerel_trace::actix::{MiddlewareFuture, MiddlewareService};
+    ///
+    /// // What `MiddlewareService::call` returns.
+    /// fn call<S>(service: &MiddlewareService<S>, request: ServiceRequest) -> MiddlewareFuture<S::Future>
+    /// where
+    ///     S: Service<ServiceRequest, Response = ServiceResponse, Error = actix_web::Error>,
+    /// {
+    ///     service.call(request)
+    /// }
+    /// ```
     pub struct MiddlewareFuture<F> {
         #[pin]
         inner: F,
