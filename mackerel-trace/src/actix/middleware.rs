@@ -30,8 +30,10 @@ use crate::{http_span, panic};
 /// The span is current while the handler (and every middleware inside this one) runs, on
 /// every poll, so `#[traced]` functions and client calls there are its children. It ends
 /// when the response body has been sent, or dropped. A handler that panics ends it with an
-/// `exception` event, and the panic goes on unwinding. Wrap it last, so that it is the
-/// outermost middleware and its span covers the others.
+/// `exception` event, and the panic goes on unwinding. The route is read from the request
+/// the response carries: a request that ends in a panic, or in an `Err` from a middleware
+/// inside (whose status is that of the response actix makes of it), is named `{method}`.
+/// Wrap it last, so that it is the outermost middleware and its span covers the others.
 ///
 /// ```
 /// use actix_web::{web, App};
@@ -151,7 +153,8 @@ pin_project_lite::pin_project! {
         // The span's context, or the one current at `call` when no pipeline is installed.
         cx: Context,
         span: Option<Context>,
-        // The span shown to `tracing` too (see the tower layer's future).
+        // The span shown to `tracing` too, so that what carries `tracing::Span::current()` to
+        // another thread (sqlx's SQLite worker) carries the request's span.
         mirror: MirrorSlot,
     }
 }
