@@ -10,4 +10,5 @@ benches/callgrind.sh
 cargo bench -p mackerel-trace-benches --bench export
 cargo bench -p mackerel-trace-benches --bench db
 cargo bench -p mackerel-trace-benches --bench grpc
+cargo bench -p mackerel-trace-benches --bench actix
 benches/compile-cost.sh

@@ -27,17 +27,19 @@
 //!   [`opentelemetry_sdk`](https://docs.rs/opentelemetry_sdk/0.33.1/opentelemetry_sdk/) are
 //!   re-exported as `mackerel_trace::opentelemetry` and `mackerel_trace::opentelemetry_sdk`: the
 //!   exact crates used here, for manual spans.
-//! - [`propagation`] carries trace context across any boundary; the `tower`, `axum` and
-//!   `reqwest` features add HTTP SERVER and CLIENT spans (`tower::ServerLayer`,
-//!   `tower::ClientLayer`, `reqwest::RequestBuilderExt::send_traced`), which fill Mackerel's
-//!   HTTP view and join services into one trace — the tower layers trace gRPC calls (tonic)
-//!   too, as RPC spans; the `tracing` feature's `tracing::layer()`
+//! - [`propagation`] carries trace context across any boundary; the `tower`, `axum`, `actix`
+//!   and `reqwest` features add HTTP SERVER and CLIENT spans (`tower::ServerLayer`,
+//!   `tower::ClientLayer`, `actix::Middleware`, `reqwest::RequestBuilderExt::send_traced`),
+//!   which fill Mackerel's HTTP view and join services into one trace — the tower layers trace
+//!   gRPC calls (tonic) too, as RPC spans; the `tracing` feature's `tracing::layer()`
 //!   brings spans of libraries instrumented with `tracing`, and sqlx queries as DB spans; the
 //!   `redis` feature's `redis::Traced` makes every command of a redis connection a DB span.
 //! - The `testing` feature adds `testing::SpanCapture` (spans in memory) and
 //!   `testing::Receiver` (a local OTLP/HTTP endpoint).
 #![warn(missing_docs)]
 
+#[cfg(feature = "actix")]
+pub mod actix;
 mod config;
 mod console;
 mod current;
@@ -51,7 +53,9 @@ mod exception;
 mod export;
 mod fast;
 mod guard;
-#[cfg(any(feature = "tower", feature = "reqwest"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "reqwest"))]
+// actix alone has no client side
+#[cfg_attr(not(any(feature = "tower", feature = "reqwest")), allow(dead_code))]
 mod http_span;
 #[cfg(feature = "logs")]
 mod logs;
