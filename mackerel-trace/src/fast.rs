@@ -590,8 +590,11 @@ mod buffer {
 
     const CHUNK: usize = 256;
 
-    /// Emptied boxes kept per thread at most.
-    const MAX_SPARE: usize = 1024;
+    /// Emptied boxes kept per thread at most: two batches' worth, so that a thread ending
+    /// spans as fast as they are exported allocates none.
+    fn max_spare(pipeline: &Pipeline) -> usize {
+        (2 * pipeline.batch).max(CHUNK)
+    }
 
     static REGISTRY: Mutex<Vec<Arc<ThreadBuffer>>> = Mutex::new(Vec::new());
 
@@ -691,7 +694,9 @@ mod buffer {
                 taken
             };
             let mut emptied = Vec::new();
+            let mut max = CHUNK;
             for record in full.into_iter().flatten().chain(current) {
+                max = max_spare(record.pipeline);
                 let raw = Box::into_raw(record);
                 // SAFETY: `raw` comes from `Box::into_raw` of a live `Box<Record>`: the record
                 // is read out once, and the allocation is kept as a `MaybeUninit<Record>`,
@@ -701,7 +706,7 @@ mod buffer {
                 emptied.push(spare);
             }
             let mut inner = lock(&buffer.inner);
-            let room = MAX_SPARE.saturating_sub(inner.spare.len());
+            let room = max.saturating_sub(inner.spare.len());
             emptied.truncate(room);
             inner.spare.append(&mut emptied);
         }
