@@ -131,10 +131,6 @@ pub(crate) fn clear() {
     PIPELINE.store(std::ptr::null_mut(), Ordering::Release);
 }
 
-const CODE_FUNCTION_NAME: Key = Key::from_static_str("code.function.name");
-const CODE_FILE_PATH: Key = Key::from_static_str("code.file.path");
-const CODE_LINE_NUMBER: Key = Key::from_static_str("code.line.number");
-
 /// A traced call's span as it starts: recording (sampled), or only a span context to make
 /// current (sampled out, or telemetry suppressed).
 pub(crate) enum Begun {
@@ -511,14 +507,7 @@ impl Record {
         let site = self.site;
         let limits = self.pipeline.limits;
         let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + self.attributes.len());
-        attributes.extend([
-            KeyValue::new(
-                CODE_FUNCTION_NAME,
-                Value::String(StringValue::from(site.function)),
-            ),
-            KeyValue::new(CODE_FILE_PATH, Value::String(StringValue::from(site.file))),
-            KeyValue::new(CODE_LINE_NUMBER, Value::I64(i64::from(site.line))),
-        ]);
+        attributes.extend(site.code_attributes());
         self.attributes.into_key_values(&mut attributes);
         let mut dropped_attributes_count = self.dropped_attributes;
         let limit = limits.max_attributes_per_span as usize;
