@@ -1,5 +1,6 @@
-//! HTTP server and client spans by the stable semantic conventions, shared by the `tower` and
-//! `reqwest` integrations: what Mackerel's HTTP view reads (method, route or path, status).
+//! HTTP server and client spans by the stable semantic conventions, shared by the `tower`,
+//! `lambda` and `reqwest` integrations: what Mackerel's HTTP view reads (method, route or
+//! path, status).
 
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
@@ -33,7 +34,7 @@ fn method_attributes(method: &http::Method, attributes: &mut Vec<KeyValue>) -> &
 }
 
 /// `network.protocol.version` for `version`.
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "lambda"))]
 pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
     match version {
         http::Version::HTTP_09 => Some("0.9"),
@@ -46,7 +47,7 @@ pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
 }
 
 /// What a server span is started from.
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "lambda"))]
 pub(crate) struct ServerRequest<'a> {
     pub(crate) method: &'a http::Method,
     pub(crate) route: Option<&'a str>,
@@ -60,7 +61,7 @@ pub(crate) struct ServerRequest<'a> {
 
 /// A SERVER span, child of `parent` (the context the request's headers carried), as the
 /// current span of the returned context. `None` when no pipeline is installed.
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "lambda"))]
 pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Option<Context> {
     let tracer = tracer::tracer()?;
     let mut attributes = Vec::with_capacity(10);
@@ -101,7 +102,7 @@ pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Opt
 
 /// Records the response status on a server span: a 5xx is the server's error (status `Error`,
 /// `error.type` = the code); a 4xx is the client's and leaves the status unset.
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "lambda"))]
 pub(crate) fn server_status(cx: &Context, status: http::StatusCode) {
     let span = cx.span();
     span.set_attribute(KeyValue::new(
@@ -193,7 +194,7 @@ fn full_url(request: &ClientRequest<'_>) -> String {
 }
 
 /// `host[:port]` (an IPv6 literal in brackets) → host and port.
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "lambda"))]
 fn split_host(authority: &str) -> Option<(&str, Option<u16>)> {
     let authority = authority.trim();
     if authority.is_empty() {
@@ -249,7 +250,7 @@ mod tests {
         assert_eq!(method_name(&http::Method::PATCH), ("PATCH", None));
     }
 
-    #[cfg(feature = "tower")]
+    #[cfg(any(feature = "tower", feature = "lambda"))]
     #[test]
     fn host_headers_split_into_address_and_port() {
         assert_eq!(

@@ -32,7 +32,9 @@
 //!   `tower::ClientLayer`, `reqwest::RequestBuilderExt::send_traced`), which fill Mackerel's
 //!   HTTP view and join services into one trace; the `tracing` feature's `tracing::layer()`
 //!   brings spans of libraries instrumented with `tracing`, and sqlx queries as DB spans; the
-//!   `redis` feature's `redis::Traced` makes every command of a redis connection a DB span.
+//!   `redis` feature's `redis::Traced` makes every command of a redis connection a DB span;
+//!   the `lambda` feature's `lambda::Layer` traces AWS Lambda invocations and exports their
+//!   spans before each response.
 //! - The `testing` feature adds `testing::SpanCapture` (spans in memory) and
 //!   `testing::Receiver` (a local OTLP/HTTP endpoint).
 #![warn(missing_docs)]
@@ -49,8 +51,12 @@ mod error;
 mod exception;
 mod export;
 mod guard;
-#[cfg(any(feature = "tower", feature = "reqwest"))]
+#[cfg(any(feature = "tower", feature = "reqwest", feature = "lambda"))]
+// lambda alone has no client side
+#[cfg_attr(not(any(feature = "tower", feature = "reqwest")), allow(dead_code))]
 mod http_span;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "logs")]
 mod logs;
 mod outcome;

@@ -55,6 +55,8 @@ fn start_traces(
     let builder = SdkTracerProvider::builder()
         .with_sampler(sampler(settings.sampler))
         .with_resource(resource.clone());
+    #[cfg(feature = "lambda")]
+    let mut flusher = None;
     let builder = match settings.destination() {
         Destination::Console => builder.with_span_processor(ConsoleProcessor::new(
             console.unwrap_or_else(ConsoleExporter::new),
@@ -84,7 +86,7 @@ fn start_traces(
                 resource: settings.resource.clone(),
                 deadline,
             };
-            builder.with_span_processor(BatchProcessor::start(
+            let processor = BatchProcessor::start(
                 target,
                 BatchConfig {
                     max_queue_size: settings.max_queue_size,
@@ -94,12 +96,21 @@ fn start_traces(
                     max_request_bytes: MAX_REQUEST_BYTES,
                 },
                 Arc::clone(&report),
-            ))
+            );
+            #[cfg(feature = "lambda")]
+            {
+                flusher = Some(processor.flusher());
+            }
+            builder.with_span_processor(processor)
         }
         Destination::Off(_) => return Guard::inert(),
     };
     let provider = builder.build();
     crate::tracer::set_tracer_provider(provider.clone());
+    #[cfg(feature = "lambda")]
+    if let Some(flusher) = flusher {
+        crate::tracer::set_flusher(flusher);
+    }
     Guard::new(
         provider,
         settings.shutdown_timeout,
