@@ -78,7 +78,6 @@ mod invocation;
 mod payload;
 mod resource;
 
-use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::{Context as TaskContext, Poll};
 
@@ -160,7 +159,7 @@ pub struct Traced<S> {
 impl<S, T, R> tower_service::Service<LambdaEvent<Payload<T>>> for Traced<S>
 where
     S: tower_service::Service<LambdaEvent<T>, Response = R>,
-    S::Error: Into<Diagnostic> + Debug,
+    S::Error: Into<Diagnostic>,
     R: Serialize,
 {
     type Response = R;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 /// `faas.trigger`, and for HTTP events the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Trigger {
-    Http(HttpEvent),
+    Http(Box<HttpEvent>),
     /// Messages: SQS, SNS, Kinesis, Kafka, Amazon MQ.
     PubSub,
     /// Data changes: S3, DynamoDB streams.
@@ -138,7 +138,7 @@ struct Record<'a> {
 impl Probe<'_> {
     fn trigger(&self) -> Trigger {
         if let Some(http) = self.http() {
-            return Trigger::Http(http);
+            return Trigger::Http(Box::new(http));
         }
         let record = self.records.as_ref().and_then(|records| records.first());
         let source =
@@ -284,7 +284,7 @@ mod tests {
 
     fn http(json: &str) -> HttpEvent {
         match read(json) {
-            Trigger::Http(event) => event,
+            Trigger::Http(event) => *event,
             other => panic!("not an HTTP event: {other:?}"),
         }
     }

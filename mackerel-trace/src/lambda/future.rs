@@ -3,7 +3,6 @@
 //! export of every span finished so far, and only then the handler's outcome.
 
 use std::any::Any;
-use std::fmt::Debug;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -40,6 +39,25 @@ pin_project_lite::pin_project! {
     /// The future of [`Traced`](super::Traced): your handler's, with the invocation's span
     /// current on every poll, ready only when the spans of the invocation have been exported
     /// (or its deadline left no more time).
+    ///
+    /// ```
+    /// use lambda_runtime::{service_fn, Context, Error, LambdaEvent};
+    /// use mackerel_trace::lambda::{Layer, Payload, TracedFuture};
+    /// use tower_layer::Layer as _;
+    /// use tower_service::Service as _;
+    ///
+    /// async fn shout(event: LambdaEvent<String>) -> Result<String, Error> {
+    ///     Ok(event.payload.to_uppercase())
+    /// }
+    ///
+    /// let mut traced = Layer::new().layer(service_fn(shout));
+    /// let payload: Payload<String> = serde_json::from_str(r#""hello""#)?;
+    /// let future: TracedFuture<_, String> = traced.call(LambdaEvent::new(payload, Context::default()));
+    /// // With no pipeline installed there is nothing to export: the handler's answer, as is.
+    /// let answer = futures_executor::block_on(future).map_err(|d| d.error_message)?;
+    /// assert_eq!(answer, "HELLO");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub struct TracedFuture<F, R> {
         #[pin]
         stage: Stage<F, R>,
@@ -106,7 +124,7 @@ impl<F, R> TracedFuture<F, R> {
 impl<F, R, E> Future for TracedFuture<F, R>
 where
     F: Future<Output = Result<R, E>>,
-    E: Into<Diagnostic> + Debug,
+    E: Into<Diagnostic>,
     R: Serialize,
 {
     type Output = Result<R, Diagnostic>;
