@@ -483,3 +483,41 @@ fn a_hung_endpoint_does_not_hold_an_invocation_past_its_deadline() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_function_name_is_the_default_service_name_and_what_is_set_still_wins() {
+    let lambda = [
+        ("AWS_LAMBDA_FUNCTION_NAME", "orders"),
+        ("AWS_REGION", "ap-northeast-1"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1769"),
+    ];
+    let service = |config: mackerel_trace::Config, extra: &[(&str, &str)]| {
+        let vars = lambda.iter().chain(extra).copied();
+        let settings = config.with_env_vars(vars).resolve().expect("resolves");
+        settings.resource_attribute("service.name")
+    };
+    let under_main = || mackerel_trace::Config::new().default_service_name("orders-crate");
+    assert_eq!(service(under_main(), &[]).as_deref(), Some("orders"));
+    assert_eq!(
+        service(under_main().service_name("in-code"), &[]).as_deref(),
+        Some("in-code")
+    );
+    assert_eq!(
+        service(under_main(), &[("OTEL_SERVICE_NAME", "from-env")]).as_deref(),
+        Some("from-env")
+    );
+    let settings = mackerel_trace::Config::new()
+        .with_env_vars(lambda)
+        .resolve()
+        .expect("resolves");
+    assert_eq!(
+        settings.resource_attribute("faas.max_memory").as_deref(),
+        Some("1854930944")
+    );
+    // Off Lambda, nothing of it.
+    let settings = mackerel_trace::Config::new()
+        .with_env_vars([("AWS_REGION", "ap-northeast-1")])
+        .resolve()
+        .expect("resolves");
+    assert_eq!(settings.resource_attribute("cloud.provider"), None);
+}
