@@ -9,4 +9,6 @@ cargo bench -p mackerel-trace-benches --bench overhead
 benches/callgrind.sh
 cargo bench -p mackerel-trace-benches --bench export
 cargo bench -p mackerel-trace-benches --bench db
+cargo bench -p mackerel-trace-benches --bench grpc
+cargo bench -p mackerel-trace-benches --bench actix
 benches/compile-cost.sh

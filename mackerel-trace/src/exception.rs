@@ -65,7 +65,7 @@ pub(crate) fn record_error(
 
 /// Records a failure that has a type and a message but no `Error` value to walk (an HTTP
 /// transport error, a service's error): `error.type`, the `exception` event, status `Error`.
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "actix"))]
 pub(crate) fn record_exception(span: SpanRef<'_>, type_name: &'static str, message: String) {
     record_error(span, type_name, message, None);
 }

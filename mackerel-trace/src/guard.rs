@@ -29,6 +29,8 @@ pub struct Guard {
 #[derive(Debug)]
 struct Running {
     provider: SdkTracerProvider,
+    /// The fast path of `#[traced]` spans into `provider`'s exporter, when it has one.
+    fast: Option<&'static crate::fast::Pipeline>,
     shutdown_timeout: Duration,
     report: Arc<Report>,
     exit_hint: Option<&'static str>,
@@ -37,6 +39,7 @@ struct Running {
 impl Guard {
     pub(crate) fn new(
         provider: SdkTracerProvider,
+        fast: Option<&'static crate::fast::Pipeline>,
         shutdown_timeout: Duration,
         report: Arc<Report>,
         exit_hint: Option<&'static str>,
@@ -44,6 +47,7 @@ impl Guard {
         Guard {
             running: Some(Running {
                 provider,
+                fast,
                 shutdown_timeout,
                 report,
                 exit_hint,
@@ -123,6 +127,10 @@ impl Guard {
             return ExportStats::default();
         };
         crate::tracer::clear_tracer();
+        if let Some(fast) = running.fast {
+            // As the SDK drops spans ending after its provider's shutdown began.
+            crate::fast::uninstall(fast);
+        }
         let left = running.shutdown_timeout.saturating_sub(spent);
         let _ = running.provider.shutdown_with_timeout(left);
         if let Some(hint) = running.exit_hint {

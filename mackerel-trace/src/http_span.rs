@@ -1,6 +1,6 @@
 //! HTTP server and client spans by the stable semantic conventions, shared by the `tower`,
-//! `lambda` and `reqwest` integrations: what Mackerel's HTTP view reads (method, route or
-//! path, status).
+//! `actix`, `lambda` and `reqwest` integrations: what Mackerel's HTTP view reads (method,
+//! route or path, status).
 
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
@@ -34,7 +34,7 @@ fn method_attributes(method: &http::Method, attributes: &mut Vec<KeyValue>) -> &
 }
 
 /// `network.protocol.version` for `version`.
-#[cfg(any(feature = "tower", feature = "lambda"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
     match version {
         http::Version::HTTP_09 => Some("0.9"),
@@ -47,7 +47,7 @@ pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
 }
 
 /// What a server span is started from.
-#[cfg(any(feature = "tower", feature = "lambda"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 pub(crate) struct ServerRequest<'a> {
     pub(crate) method: &'a http::Method,
     pub(crate) route: Option<&'a str>,
@@ -61,11 +61,27 @@ pub(crate) struct ServerRequest<'a> {
 
 /// A SERVER span, child of `parent` (the context the request's headers carried), as the
 /// current span of the returned context. `None` when no pipeline is installed.
-#[cfg(any(feature = "tower", feature = "lambda"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Option<Context> {
     let tracer = tracer::tracer()?;
     let mut attributes = Vec::with_capacity(10);
-    let method = method_attributes(request.method, &mut attributes);
+    let (method, route) = server_attributes(request, &mut attributes);
+    let span = tracer
+        .span_builder(server_span_name(method, route))
+        .with_kind(SpanKind::Server)
+        .with_attributes(attributes)
+        .start_with_context(tracer, parent);
+    Some(parent.with_span(span))
+}
+
+/// The attributes of a server span that describe the HTTP request (also carried by gRPC
+/// server spans, for Mackerel's HTTP view); returns the method's name and the route recorded.
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
+pub(crate) fn server_attributes<'a>(
+    request: &ServerRequest<'a>,
+    attributes: &mut Vec<KeyValue>,
+) -> (&'static str, Option<&'a str>) {
+    let method = method_attributes(request.method, attributes);
     attributes.push(KeyValue::new("url.path", request.path.to_owned()));
     if let Some(scheme) = request.scheme {
         attributes.push(KeyValue::new("url.scheme", scheme.to_owned()));
@@ -87,28 +103,42 @@ pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Opt
     if let Some(version) = protocol_version(request.version) {
         attributes.push(KeyValue::new("network.protocol.version", version));
     }
-    let name = match (method, route) {
+    (method, route)
+}
+
+/// `http.response.status_code`, as an int.
+pub(crate) fn status_code_attribute(status: http::StatusCode) -> KeyValue {
+    KeyValue::new("http.response.status_code", i64::from(status.as_u16()))
+}
+
+/// `{method} {route}`, or `{method}` when no route matched.
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
+fn server_span_name(method: &'static str, route: Option<&str>) -> String {
+    match (method, route) {
         ("_OTHER", _) => "HTTP".to_owned(),
         (method, Some(route)) => format!("{method} {route}"),
         (method, None) => method.to_owned(),
-    };
-    let span = tracer
-        .span_builder(name)
-        .with_kind(SpanKind::Server)
-        .with_attributes(attributes)
-        .start_with_context(tracer, parent);
-    Some(parent.with_span(span))
+    }
+}
+
+/// Records a route known only after the span started (actix routes inside the middleware):
+/// `http.route`, and the span's name becomes `{method} {route}`. An empty route is none.
+#[cfg(feature = "actix")]
+pub(crate) fn server_route(cx: &Context, method: &http::Method, route: String) {
+    if route.is_empty() {
+        return;
+    }
+    let span = cx.span();
+    span.update_name(server_span_name(method_name(method).0, Some(&route)));
+    span.set_attribute(KeyValue::new("http.route", route));
 }
 
 /// Records the response status on a server span: a 5xx is the server's error (status `Error`,
 /// `error.type` = the code); a 4xx is the client's and leaves the status unset.
-#[cfg(any(feature = "tower", feature = "lambda"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 pub(crate) fn server_status(cx: &Context, status: http::StatusCode) {
     let span = cx.span();
-    span.set_attribute(KeyValue::new(
-        "http.response.status_code",
-        i64::from(status.as_u16()),
-    ));
+    span.set_attribute(status_code_attribute(status));
     if status.is_server_error() {
         span.set_attribute(KeyValue::new("error.type", status.as_str().to_owned()));
         span.set_status(Status::error(status.to_string()));
@@ -132,12 +162,7 @@ pub(crate) fn start_client(request: &ClientRequest<'_>) -> Option<Context> {
     let mut attributes = Vec::with_capacity(6);
     let method = method_attributes(request.method, &mut attributes);
     attributes.push(KeyValue::new("server.address", request.host.to_owned()));
-    let default_port = match request.scheme {
-        "https" => Some(443),
-        "http" => Some(80),
-        _ => None,
-    };
-    if let Some(port) = request.port.or(default_port) {
+    if let Some(port) = port_or_default(request.scheme, request.port) {
         attributes.push(KeyValue::new("server.port", i64::from(port)));
     }
     attributes.push(KeyValue::new("url.full", full_url(request)));
@@ -151,13 +176,19 @@ pub(crate) fn start_client(request: &ClientRequest<'_>) -> Option<Context> {
     Some(parent.with_span(span))
 }
 
+/// The port a client connects to: the URL's, or its scheme's default.
+pub(crate) fn port_or_default(scheme: &str, port: Option<u16>) -> Option<u16> {
+    port.or(match scheme {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    })
+}
+
 /// Records the response status on a client span: 400 and above are failures of the call.
 pub(crate) fn client_status(cx: &Context, status: http::StatusCode) {
     let span = cx.span();
-    span.set_attribute(KeyValue::new(
-        "http.response.status_code",
-        i64::from(status.as_u16()),
-    ));
+    span.set_attribute(status_code_attribute(status));
     if status.is_client_error() || status.is_server_error() {
         span.set_attribute(KeyValue::new("error.type", status.as_str().to_owned()));
         span.set_status(Status::error(status.to_string()));
@@ -194,7 +225,7 @@ fn full_url(request: &ClientRequest<'_>) -> String {
 }
 
 /// `host[:port]` (an IPv6 literal in brackets) → host and port.
-#[cfg(any(feature = "tower", feature = "lambda"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 fn split_host(authority: &str) -> Option<(&str, Option<u16>)> {
     let authority = authority.trim();
     if authority.is_empty() {
@@ -250,7 +281,7 @@ mod tests {
         assert_eq!(method_name(&http::Method::PATCH), ("PATCH", None));
     }
 
-    #[cfg(any(feature = "tower", feature = "lambda"))]
+    #[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
     #[test]
     fn host_headers_split_into_address_and_port() {
         assert_eq!(

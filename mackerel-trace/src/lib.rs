@@ -1,22 +1,6 @@
-//! Send OpenTelemetry traces from Rust to [Mackerel APM](https://mackerel.io/docs/entry/tracing).
+#![doc = include_str!("../README.md")]
 //!
-//! ```
-//! use mackerel_trace::traced;
-//!
-//! #[traced(record(user.id = id))]
-//! fn load_user(id: u64) -> Result<String, std::io::Error> {
-//!     Ok(format!("user {id}"))
-//! }
-//!
-//! #[mackerel_trace::main]
-//! fn main() {
-//!     load_user(42).unwrap();
-//! }
-//! ```
-//!
-//! Set `MACKEREL_APIKEY` and the spans go to Mackerel; set `OTEL_TRACES_EXPORTER=console` to see
-//! them as trees on stderr; point `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` at a Collector to send them
-//! there. Every `OTEL_*` variable the pipeline reads is listed on [`Config`].
+//! ## In this crate
 //!
 //! - [`traced`] opens a span per call, records the arguments you name as typed attributes, and
 //!   marks `Err` returns and panics as errors with an `exception` event.
@@ -27,10 +11,11 @@
 //!   [`opentelemetry_sdk`](https://docs.rs/opentelemetry_sdk/0.33.1/opentelemetry_sdk/) are
 //!   re-exported as `mackerel_trace::opentelemetry` and `mackerel_trace::opentelemetry_sdk`: the
 //!   exact crates used here, for manual spans.
-//! - [`propagation`] carries trace context across any boundary; the `tower`, `axum` and
-//!   `reqwest` features add HTTP SERVER and CLIENT spans (`tower::ServerLayer`,
-//!   `tower::ClientLayer`, `reqwest::RequestBuilderExt::send_traced`), which fill Mackerel's
-//!   HTTP view and join services into one trace; the `tracing` feature's `tracing::layer()`
+//! - [`propagation`] carries trace context across any boundary; the `tower`, `axum`, `actix`
+//!   and `reqwest` features add HTTP SERVER and CLIENT spans (`tower::ServerLayer`,
+//!   `tower::ClientLayer`, `actix::Middleware`, `reqwest::RequestBuilderExt::send_traced`),
+//!   which fill Mackerel's HTTP view and join services into one trace — the tower layers trace
+//!   gRPC calls (tonic) too, as RPC spans; the `tracing` feature's `tracing::layer()`
 //!   brings spans of libraries instrumented with `tracing`, and sqlx queries as DB spans; the
 //!   `redis` feature's `redis::Traced` makes every command of a redis connection a DB span;
 //!   the `lambda` feature's `lambda::Layer` traces AWS Lambda invocations and exports their
@@ -38,7 +23,11 @@
 //! - The `testing` feature adds `testing::SpanCapture` (spans in memory) and
 //!   `testing::Receiver` (a local OTLP/HTTP endpoint).
 #![warn(missing_docs)]
+// docs.rs (and CI's `cargo doc`) mark each item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+pub mod actix;
 mod config;
 mod console;
 mod current;
@@ -50,9 +39,15 @@ pub mod diesel;
 mod error;
 mod exception;
 mod export;
+mod fast;
 mod guard;
-#[cfg(any(feature = "tower", feature = "reqwest", feature = "lambda"))]
-// lambda alone has no client side
+#[cfg(any(
+    feature = "tower",
+    feature = "actix",
+    feature = "reqwest",
+    feature = "lambda"
+))]
+// actix and lambda alone have no client side
 #[cfg_attr(not(any(feature = "tower", feature = "reqwest")), allow(dead_code))]
 mod http_span;
 #[cfg(feature = "lambda")]
@@ -68,6 +63,8 @@ pub mod redis;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 mod rewrite;
+#[cfg(feature = "tower")]
+mod rpc_span;
 mod secret;
 mod settings;
 mod span;

@@ -57,6 +57,7 @@ fn start_traces(
         .with_resource(resource.clone());
     #[cfg(feature = "lambda")]
     let mut flusher = None;
+    let mut fast = None;
     let builder = match settings.destination() {
         Destination::Console => builder.with_span_processor(ConsoleProcessor::new(
             console.unwrap_or_else(ConsoleExporter::new),
@@ -101,6 +102,14 @@ fn start_traces(
             {
                 flusher = Some(processor.flusher());
             }
+            // `#[traced]` spans skip the SDK's per-span machinery into the same exporter.
+            fast = Some(crate::fast::Pipeline::new(
+                settings.sampler,
+                Arc::clone(&report),
+                processor.nudger(),
+                settings.max_queue_size,
+                settings.max_export_batch_size,
+            ));
             builder.with_span_processor(processor)
         }
         Destination::Off(_) => return Guard::inert(),
@@ -111,8 +120,10 @@ fn start_traces(
     if let Some(flusher) = flusher {
         crate::tracer::set_flusher(flusher);
     }
+    let fast = fast.map(crate::fast::install);
     Guard::new(
         provider,
+        fast,
         settings.shutdown_timeout,
         report,
         settings.exit_hint,

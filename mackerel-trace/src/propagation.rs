@@ -26,6 +26,8 @@
 use std::sync::{Arc, OnceLock, RwLock};
 
 use http::HeaderMap;
+#[cfg(feature = "actix")]
+use opentelemetry::propagation::Extractor;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::Context;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
@@ -82,6 +84,12 @@ pub fn inject_context(cx: &Context, headers: &mut HeaderMap) {
 /// See the [module example](self).
 pub fn extract(headers: &HeaderMap) -> Context {
     with_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)))
+}
+
+/// [`extract`] from any carrier, such as another crate's header map.
+#[cfg(feature = "actix")]
+pub(crate) fn extract_from(carrier: &dyn Extractor) -> Context {
+    with_propagator(|propagator| propagator.extract(carrier))
 }
 
 fn with_propagator<R>(f: impl FnOnce(&dyn TextMapPropagator) -> R) -> R {

@@ -57,7 +57,43 @@ impl Span {
                 cx: None,
                 sampled: false,
             },
-            Some(tracer) => Span::start_on(tracer, site, record),
+            Some(tracer) => match crate::fast::pipeline() {
+                Some(pipeline) => Span::start_fast(pipeline, site, record),
+                None => Span::start_on(tracer, site, record),
+            },
+        }
+    }
+
+    /// The on path under mackerel-trace's own pipeline: a [`FastSpan`](crate::fast), current
+    /// through the same `Context`, exported without the SDK's per-span machinery.
+    #[inline(never)]
+    fn start_fast<F: FnOnce(&mut Attributes<'_>)>(
+        pipeline: &'static crate::fast::Pipeline,
+        site: &'static CallSite,
+        record: F,
+    ) -> Span {
+        use crate::fast::Begun;
+        panic::install_panic_hook();
+        let begun = if site.root {
+            crate::fast::begin(pipeline, site, &Context::new())
+        } else {
+            Context::map_current(|cx| crate::fast::begin(pipeline, site, cx))
+        };
+        // Outside the thread-local borrow: `record` may run code that uses the context.
+        match begun {
+            Begun::Recording(mut span) => {
+                record(&mut Attributes(Target::Fast(&mut span)));
+                Span {
+                    cx: Some(Context::current_with_span(span)),
+                    sampled: true,
+                }
+            }
+            Begun::NotRecording(span_context) => Span {
+                cx: Some(Context::map_current(|cx| {
+                    cx.with_remote_span_context(span_context)
+                })),
+                sampled: false,
+            },
         }
     }
 
@@ -72,7 +108,7 @@ impl Span {
         let mut span = begin(tracer, site);
         let sampled = span.is_recording();
         if sampled {
-            record(&mut Attributes(&mut span));
+            record(&mut Attributes(Target::Sdk(&mut span)));
         }
         Span {
             cx: Some(Context::current_with_span(span)),
@@ -194,27 +230,48 @@ fn text(key: &'static str, value: fmt::Arguments<'_>) -> KeyValue {
 
 /// The new span's `record(...)` attributes, written before the span is shared.
 #[derive(Debug)]
-pub struct Attributes<'a>(&'a mut SdkSpan);
+pub struct Attributes<'a>(Target<'a>);
+
+/// The span `Attributes` writes into.
+#[derive(Debug)]
+enum Target<'a> {
+    Sdk(&'a mut SdkSpan),
+    Fast(&'a mut crate::fast::FastSpan),
+}
 
 impl Attributes<'_> {
+    #[inline]
+    fn set(&mut self, attribute: KeyValue) {
+        match &mut self.0 {
+            Target::Sdk(span) => span.set_attribute(attribute),
+            Target::Fast(span) => span.push_attribute(attribute),
+        }
+    }
+
     /// Records `value` through [`AttributeValue`]; nothing when it converts to `None`.
     #[inline]
     pub fn record<V: AttributeValue + ?Sized>(&mut self, key: &'static str, value: &V) {
+        if let Target::Fast(span) = &mut self.0 {
+            if let Some(text) = value.as_text() {
+                span.push_text(key, text);
+                return;
+            }
+        }
         if let Some(attribute) = typed(key, value) {
-            self.0.set_attribute(attribute);
+            self.set(attribute);
         }
     }
 
     /// Records `value`'s Display text, cut to 4096 bytes.
     #[inline]
     pub fn record_display<V: fmt::Display + ?Sized>(&mut self, key: &'static str, value: &V) {
-        self.0.set_attribute(text(key, format_args!("{value}")));
+        self.set(text(key, format_args!("{value}")));
     }
 
     /// Records `value`'s Debug text, cut to 4096 bytes.
     #[inline]
     pub fn record_debug<V: fmt::Debug + ?Sized>(&mut self, key: &'static str, value: &V) {
-        self.0.set_attribute(text(key, format_args!("{value:?}")));
+        self.set(text(key, format_args!("{value:?}")));
     }
 }
 

@@ -83,10 +83,14 @@ pub(crate) fn tracer() -> Option<&'static SdkTracer> {
 /// let _ = provider.shutdown();
 /// ```
 pub fn set_tracer_provider(provider: SdkTracerProvider) {
-    let scope = opentelemetry::InstrumentationScope::builder(SCOPE_NAME)
-        .with_version(env!("CARGO_PKG_VERSION"))
-        .build();
-    let tracer: &'static mut SdkTracer = Box::leak(Box::new(provider.tracer_with_scope(scope)));
+    // `#[traced]` spans go to this provider, not down a fast path installed before.
+    crate::fast::clear();
+    install_tracer(provider);
+}
+
+/// Installs `provider` as `set_tracer_provider` does, leaving the fast path as it is.
+pub(crate) fn install_tracer(provider: SdkTracerProvider) {
+    let tracer: &'static mut SdkTracer = Box::leak(Box::new(provider.tracer_with_scope(scope())));
     TRACER.store(tracer, Ordering::Release);
     #[cfg(feature = "lambda")]
     set_flush(Some(Flush::Provider(provider.clone())));
@@ -94,8 +98,16 @@ pub fn set_tracer_provider(provider: SdkTracerProvider) {
     pipeline_changed();
 }
 
+/// The scope `#[traced]` spans are recorded under.
+pub(crate) fn scope() -> opentelemetry::InstrumentationScope {
+    opentelemetry::InstrumentationScope::builder(SCOPE_NAME)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
 /// Stops sending `#[traced]` spans anywhere; later traced calls cost one branch.
 pub(crate) fn clear_tracer() {
+    crate::fast::clear();
     TRACER.store(std::ptr::null_mut(), Ordering::Release);
     #[cfg(feature = "lambda")]
     set_flush(None);

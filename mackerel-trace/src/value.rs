@@ -42,6 +42,14 @@ pub const MAX_STRING_BYTES: usize = 4096;
 pub trait AttributeValue {
     /// The attribute value, or `None` to record nothing (an `Option` that is `None`).
     fn to_value(&self) -> Option<Value>;
+
+    /// The value's text, when it is a string type: a span keeps a short one without
+    /// allocating. Leave it as it is in your implementations.
+    #[doc(hidden)]
+    #[inline]
+    fn as_text(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// An element of a slice, array or `Vec` recorded as an OpenTelemetry array.
@@ -58,17 +66,29 @@ impl<T: AttributeValue + ?Sized> AttributeValue for &T {
     fn to_value(&self) -> Option<Value> {
         (**self).to_value()
     }
+    #[inline]
+    fn as_text(&self) -> Option<&str> {
+        (**self).as_text()
+    }
 }
 
 impl<T: AttributeValue + ?Sized> AttributeValue for &mut T {
     fn to_value(&self) -> Option<Value> {
         (**self).to_value()
     }
+    #[inline]
+    fn as_text(&self) -> Option<&str> {
+        (**self).as_text()
+    }
 }
 
 impl<T: AttributeValue> AttributeValue for Option<T> {
     fn to_value(&self) -> Option<Value> {
         self.as_ref().and_then(AttributeValue::to_value)
+    }
+    #[inline]
+    fn as_text(&self) -> Option<&str> {
+        self.as_ref().and_then(AttributeValue::as_text)
     }
 }
 
@@ -152,17 +172,29 @@ impl AttributeValue for str {
     fn to_value(&self) -> Option<Value> {
         Some(Value::String(cut_str(self)))
     }
+    #[inline]
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
+    }
 }
 
 impl AttributeValue for String {
     fn to_value(&self) -> Option<Value> {
         self.as_str().to_value()
     }
+    #[inline]
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
+    }
 }
 
 impl AttributeValue for Cow<'_, str> {
     fn to_value(&self) -> Option<Value> {
         (**self).to_value()
+    }
+    #[inline]
+    fn as_text(&self) -> Option<&str> {
+        Some(self)
     }
 }
 

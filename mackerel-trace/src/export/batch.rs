@@ -27,12 +27,22 @@ mod spans;
 pub(crate) use logs::LogBatchProcessor;
 pub(crate) use spans::BatchProcessor;
 
+impl BatchProcessor {
+    /// Wakes this processor's export thread to collect the fast path's buffers.
+    pub(crate) fn nudger(&self) -> Nudge {
+        Nudge(self.queue.nudge())
+    }
+}
+
 /// An item the worker batches, and how a request of them goes out through an `E`: spans
 /// through a `SpanExporter`, log records through a `LogExporter`.
 pub(crate) trait Batched<E>: Send + Sized + 'static {
     /// Work left to the export thread when it takes the item from the queue, before the item
     /// is sized.
     fn prepare(&mut self) {}
+    /// Items that reached the export thread other than through the queue (the fast path's
+    /// per-thread buffers), added to `batch` before each export.
+    fn collect(_batch: &mut Vec<Self>) {}
     /// An upper bound of the bytes the item adds to a request.
     fn len_bound(&self) -> usize;
     /// An upper bound of the bytes its scope group adds to a request, once per group.
@@ -51,6 +61,19 @@ enum Message<T> {
     Flush(mpsc::Sender<()>, Option<Instant>),
     /// Export everything queued, answer, and stop.
     Shutdown(mpsc::Sender<()>),
+    /// Items wait elsewhere ([`Batched::collect`]): a batch of them is ready.
+    Collect,
+}
+
+/// Wakes a spans export thread to collect what waits in the fast path's buffers.
+pub(crate) struct Nudge(SyncSender<Message<opentelemetry_sdk::trace::SpanData>>);
+
+impl Nudge {
+    /// Never blocks: with the queue full, the export thread is busy and collects anyway.
+    #[inline]
+    pub(crate) fn nudge(&self) {
+        let _ = self.0.try_send(Message::Collect);
+    }
 }
 
 /// Batch settings.
@@ -109,6 +132,11 @@ impl<T: Send + 'static> Queue<T> {
             max_queue_size: config.max_queue_size,
             worker: Mutex::new(worker),
         }
+    }
+
+    /// A handle that wakes the worker to collect.
+    fn nudge(&self) -> SyncSender<Message<T>> {
+        self.sender.clone()
     }
 
     /// Called on application threads: never blocks; a full queue drops and counts.
@@ -260,21 +288,32 @@ impl<T: Batched<E>, E> Worker<T, E> {
                         next_export = Instant::now() + self.config.schedule_delay;
                     }
                 }
+                Ok(Message::Collect) => {
+                    T::collect(&mut self.batch);
+                    if self.batch.len() >= self.config.max_export_batch_size {
+                        self.export();
+                        next_export = Instant::now() + self.config.schedule_delay;
+                    }
+                }
                 Ok(Message::Flush(ack, by)) => {
+                    T::collect(&mut self.batch);
                     self.export_by(by);
                     let _ = ack.send(());
                 }
                 Ok(Message::Shutdown(ack)) => {
+                    T::collect(&mut self.batch);
                     self.export();
                     let _ = T::shutdown(&self.target.exporter);
                     let _ = ack.send(());
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {
+                    T::collect(&mut self.batch);
                     self.export();
                     next_export = Instant::now() + self.config.schedule_delay;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
+                    T::collect(&mut self.batch);
                     self.export();
                     return;
                 }

@@ -1,4 +1,5 @@
-//! A response body that ends its server span when it has been sent, fails, or is dropped.
+//! A response body that ends its span when it has been sent (or received), fails, or is
+//! dropped; for a gRPC call, with the status its trailers carry.
 
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
@@ -7,12 +8,23 @@ use http_body::{Body, Frame, SizeHint};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::Context;
 
+use super::grpc::GrpcCall;
 use crate::exception;
 
+/// What a body ends when it ends.
+#[derive(Debug)]
+enum Ending {
+    /// An HTTP server span.
+    Http(Context),
+    /// A gRPC call's span, server or client: its status comes with the end of the stream.
+    Grpc(GrpcCall),
+}
+
 pin_project_lite::pin_project! {
-    /// The response body [`ServerService`](super::ServerService) returns: the handler's body,
-    /// unchanged, carrying the request's span until the last frame is sent (or the body is
-    /// dropped), so streaming responses are timed whole.
+    /// The response body [`ServerService`](super::ServerService) and
+    /// [`ClientService`](super::ClientService) return: the inner body, unchanged, carrying
+    /// the request's span until the last frame has gone through (or the body is dropped), so
+    /// streaming responses are timed whole and a gRPC call's status is read from its trailers.
     ///
     /// ```
     /// use http_body_util::BodyExt as _;
@@ -25,21 +37,43 @@ pin_project_lite::pin_project! {
     pub struct TracedBody<B> {
         #[pin]
         inner: B,
-        span: Option<Context>,
+        ending: Option<Ending>,
     }
 
     impl<B> PinnedDrop for TracedBody<B> {
         fn drop(this: Pin<&mut Self>) {
-            if let Some(cx) = this.project().span.take() {
-                cx.span().end();
+            match this.project().ending.take() {
+                Some(Ending::Http(cx)) => cx.span().end(),
+                Some(Ending::Grpc(call)) => call.dropped(),
+                None => {}
             }
         }
     }
 }
 
 impl<B> TracedBody<B> {
+    /// `inner`, ending `span` (an HTTP server span) with it; no span: `inner` as it is.
     pub(super) fn new(inner: B, span: Option<Context>) -> Self {
-        TracedBody { inner, span }
+        TracedBody {
+            inner,
+            ending: span.map(Ending::Http),
+        }
+    }
+
+    /// `inner` as it is: nothing to end.
+    pub(super) fn plain(inner: B) -> Self {
+        TracedBody {
+            inner,
+            ending: None,
+        }
+    }
+
+    /// `inner`, ending the gRPC `call` with it.
+    pub(super) fn grpc(inner: B, call: GrpcCall) -> Self {
+        TracedBody {
+            inner,
+            ending: Some(Ending::Grpc(call)),
+        }
     }
 }
 
@@ -54,16 +88,35 @@ where
         self: Pin<&mut Self>,
         task: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let polled = this.inner.poll_frame(task);
+        let mut this = self.project();
+        // A streaming gRPC handler's work is done as its response is polled: in its span.
+        let _attached = match this.ending {
+            Some(Ending::Grpc(call)) => call.attach_on_server(),
+            _ => None,
+        };
+        let polled = this.inner.as_mut().poll_frame(task);
         match &polled {
-            Poll::Ready(None) => {
-                if let Some(cx) = this.span.take() {
-                    cx.span().end();
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(Ending::Grpc(_)) = this.ending {
+                    // Trailers end a gRPC stream; so does a last data frame without them.
+                    let trailers = frame.trailers_ref();
+                    if trailers.is_some() || this.inner.is_end_stream() {
+                        if let Some(Ending::Grpc(call)) = this.ending.take() {
+                            match trailers {
+                                Some(trailers) => call.trailers(trailers),
+                                None => call.end_of_stream(),
+                            }
+                        }
+                    }
                 }
             }
-            Poll::Ready(Some(Err(error))) => {
-                if let Some(cx) = this.span.take() {
+            Poll::Ready(None) => match this.ending.take() {
+                Some(Ending::Http(cx)) => cx.span().end(),
+                Some(Ending::Grpc(call)) => call.end_of_stream(),
+                None => {}
+            },
+            Poll::Ready(Some(Err(error))) => match this.ending.take() {
+                Some(Ending::Http(cx)) => {
                     exception::record_exception(
                         cx.span(),
                         std::any::type_name::<B::Error>(),
@@ -71,14 +124,26 @@ where
                     );
                     cx.span().end();
                 }
-            }
-            Poll::Ready(Some(Ok(_))) | Poll::Pending => {}
+                Some(Ending::Grpc(call)) => {
+                    call.failed(std::any::type_name::<B::Error>(), error.to_string());
+                }
+                None => {}
+            },
+            Poll::Pending => {}
         }
         polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        let ended = self.inner.is_end_stream();
+        if ended {
+            // Asked before sending a body that has nothing to send (a trailers-only
+            // response): dropping it then is the end of its stream, not a cancellation.
+            if let Some(Ending::Grpc(call)) = &self.ending {
+                call.stream_ended();
+            }
+        }
+        ended
     }
 
     fn size_hint(&self) -> SizeHint {

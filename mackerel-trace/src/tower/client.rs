@@ -11,7 +11,10 @@ use opentelemetry::context::{FutureExt as _, WithContext};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::Context;
 
+use super::body::TracedBody;
+use super::grpc::{self, GrpcCall};
 use crate::http_span::{self, ClientRequest};
+use crate::rpc_span::{self, ClientCall, Side};
 use crate::{exception, propagation};
 
 /// Traces every request through the wrapped HTTP client as a CLIENT span, child of the current
@@ -21,7 +24,12 @@ use crate::{exception, propagation};
 /// `server.port`, `url.full` (without userinfo, query values replaced by `REDACTED`) and
 /// `http.response.status_code`. A status of 400 or more, or a transport error, sets status
 /// `Error` and `error.type`; a transport error also adds an `exception` event. The span ends
-/// when the response head arrives.
+/// when the response head arrives; the response's body is handed back as it came, in a
+/// [`TracedBody`].
+///
+/// A gRPC call (a POST whose `content-type` is `application/grpc…`) gets the
+/// [gRPC rules](super#grpc) instead: named `package.Service/Method`, its status read from the
+/// trailers, `Error` for every code but `OK`, and the span ends with the response stream.
 ///
 /// ```
 /// use mackerel_trace::tower::{ClientLayer, ClientService};
@@ -63,7 +71,7 @@ where
     S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: Error,
 {
-    type Response = S::Response;
+    type Response = Response<TracedBody<ResBody>>;
     type Error = S::Error;
     type Future = ClientFuture<S::Future>;
 
@@ -72,15 +80,25 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let grpc = grpc::is_grpc(&request);
         let uri = request.uri();
-        let span = http_span::start_client(&ClientRequest {
-            method: request.method(),
-            scheme: uri.scheme_str().unwrap_or("http"),
-            host: uri.host().unwrap_or_default(),
-            port: uri.port_u16(),
-            path: uri.path(),
-            query: uri.query(),
-        });
+        let span = if grpc {
+            rpc_span::start_client(&ClientCall {
+                path: uri.path(),
+                scheme: uri.scheme_str(),
+                host: uri.host(),
+                port: uri.port_u16(),
+            })
+        } else {
+            http_span::start_client(&ClientRequest {
+                method: request.method(),
+                scheme: uri.scheme_str().unwrap_or("http"),
+                host: uri.host().unwrap_or_default(),
+                port: uri.port_u16(),
+                path: uri.path(),
+                query: uri.query(),
+            })
+        };
         let cx = span.clone().unwrap_or_else(Context::current);
         propagation::inject_context(&cx, request.headers_mut());
         let inner = {
@@ -90,6 +108,7 @@ where
         ClientFuture {
             inner: inner.with_context(cx),
             span,
+            grpc,
         }
     }
 }
@@ -100,6 +119,20 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: WithContext<F>,
         span: Option<Context>,
+        // A gRPC call: its status comes at the end of the response stream.
+        grpc: bool,
+    }
+
+    impl<F> PinnedDrop for ClientFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            // A gRPC call given up before its response came is cancelled.
+            if *this.grpc {
+                if let Some(cx) = this.span.take() {
+                    GrpcCall::new(cx, Side::Client).dropped();
+                }
+            }
+        }
     }
 }
 
@@ -108,22 +141,32 @@ where
     F: Future<Output = Result<Response<B>, E>>,
     E: Error,
 {
-    type Output = F::Output;
+    type Output = Result<Response<TracedBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let Poll::Ready(result) = this.inner.poll(task) else {
             return Poll::Pending;
         };
-        if let Some(cx) = this.span.take() {
-            match &result {
-                Ok(response) => http_span::client_status(&cx, response.status()),
-                Err(error) => {
-                    exception::record_error_chain(cx.span(), std::any::type_name::<E>(), error);
-                }
+        let Some(cx) = this.span.take() else {
+            return Poll::Ready(result.map(|response| response.map(TracedBody::plain)));
+        };
+        match result {
+            Ok(response) if *this.grpc => {
+                let mut call = GrpcCall::new(cx, Side::Client);
+                call.head(&response);
+                Poll::Ready(Ok(response.map(|body| TracedBody::grpc(body, call))))
             }
-            cx.span().end();
+            Ok(response) => {
+                http_span::client_status(&cx, response.status());
+                cx.span().end();
+                Poll::Ready(Ok(response.map(TracedBody::plain)))
+            }
+            Err(error) => {
+                exception::record_error_chain(cx.span(), std::any::type_name::<E>(), &error);
+                cx.span().end();
+                Poll::Ready(Err(error))
+            }
         }
-        Poll::Ready(result)
     }
 }

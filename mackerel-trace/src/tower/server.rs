@@ -12,8 +12,10 @@ use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::Context;
 
 use super::body::TracedBody;
+use super::grpc::{self, GrpcCall};
 use crate::current::MirrorSlot;
 use crate::http_span::{self, ServerRequest};
+use crate::rpc_span::{self, Side};
 use crate::{exception, panic, propagation};
 
 /// Traces every request to the wrapped service as a SERVER span (the [module docs](super)
@@ -26,6 +28,12 @@ use crate::{exception, panic, propagation};
 /// `http.response.status_code`. A 5xx sets status `Error` and `error.type`; a 4xx does not.
 /// The query string is never recorded. A handler that panics ends the span with an
 /// `exception` event, and the panic goes on unwinding.
+///
+/// A gRPC call (a POST whose `content-type` is `application/grpc…`) gets the
+/// [gRPC rules](super#grpc) instead: named `package.Service/Method`, its status read from the
+/// trailers, an `Error` only for the codes that are the server's fault, and the HTTP
+/// attributes above with `http.route` = `/package.Service/Method`, so that Mackerel's HTTP
+/// view lists each method.
 ///
 /// ```
 /// use mackerel_trace::tower::{ServerLayer, ServerService};
@@ -77,7 +85,8 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let span = start(&request);
+        let grpc = grpc::is_grpc(&request);
+        let span = start(&request, grpc);
         let cx = span.clone().unwrap_or_else(Context::current);
         // The handler's future is created with the span current too (axum builds it here).
         let inner = {
@@ -88,12 +97,13 @@ where
             inner,
             cx,
             span,
+            grpc,
             mirror: MirrorSlot::default(),
         }
     }
 }
 
-fn start<B>(request: &Request<B>) -> Option<Context> {
+fn start<B>(request: &Request<B>, grpc: bool) -> Option<Context> {
     let headers = request.headers();
     let text = |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let uri = request.uri();
@@ -111,7 +121,11 @@ fn start<B>(request: &Request<B>) -> Option<Context> {
         version: request.version(),
     };
     let parent = propagation::extract(headers);
-    http_span::start_server(&server_request, &parent)
+    if grpc {
+        rpc_span::start_server(&server_request, &parent)
+    } else {
+        http_span::start_server(&server_request, &parent)
+    }
 }
 
 #[cfg(feature = "axum")]
@@ -135,9 +149,23 @@ pin_project_lite::pin_project! {
         // The span's context, or the one current at `call` when no pipeline is installed.
         cx: Context,
         span: Option<Context>,
+        // A gRPC call: its status comes at the end of the response stream.
+        grpc: bool,
         // The span shown to `tracing` too, so that what carries `tracing::Span::current()`
         // to another thread (sqlx's SQLite worker) carries the request's span.
         mirror: MirrorSlot,
+    }
+
+    impl<F> PinnedDrop for ServerFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            // A gRPC call dropped before its response (the client went away) is cancelled.
+            if *this.grpc {
+                if let Some(cx) = this.span.take() {
+                    GrpcCall::new(cx, Side::Server).dropped();
+                }
+            }
+        }
     }
 }
 
@@ -172,12 +200,22 @@ where
         };
         let span = this.span.take();
         Poll::Ready(match result {
-            Ok(response) => {
-                if let Some(cx) = &span {
-                    http_span::server_status(cx, response.status());
+            Ok(response) => match span {
+                Some(cx) if *this.grpc => {
+                    // As sent (200 for every gRPC response but an HTTP error).
+                    cx.span()
+                        .set_attribute(http_span::status_code_attribute(response.status()));
+                    let mut call = GrpcCall::new(cx, Side::Server);
+                    call.head(&response);
+                    Ok(response.map(|body| TracedBody::grpc(body, call)))
                 }
-                Ok(response.map(|body| TracedBody::new(body, span)))
-            }
+                span => {
+                    if let Some(cx) = &span {
+                        http_span::server_status(cx, response.status());
+                    }
+                    Ok(response.map(|body| TracedBody::new(body, span)))
+                }
+            },
             Err(error) => {
                 if let Some(cx) = span {
                     exception::record_exception(

@@ -15,7 +15,7 @@ use crate::export::size;
 
 /// The queue end held by the tracer provider.
 pub(crate) struct BatchProcessor {
-    queue: Queue<SpanData>,
+    pub(super) queue: Queue<SpanData>,
 }
 
 impl std::fmt::Debug for BatchProcessor {
@@ -64,6 +64,10 @@ impl SpanProcessor for BatchProcessor {
 }
 
 impl<E: SpanExporter> Batched<E> for SpanData {
+    fn collect(batch: &mut Vec<Self>) {
+        crate::fast::drain(batch);
+    }
+
     fn len_bound(&self) -> usize {
         size::span(self)
     }

@@ -1,0 +1,709 @@
+//! The fast path of `#[traced]` under mackerel-trace's own OTLP pipeline.
+//!
+//! A traced call's span is a [`FastSpan`]: a recording OpenTelemetry span of our own, current
+//! through the ordinary `Context` (so manual child spans, `get_active_span`, `add_event`,
+//! `set_status` and `record_error` land on it from any thread holding the context), that
+//! carries no SDK machinery: no `SdkTracer` clone, no `SpanBuilder`, no per-span processor
+//! calls. Sampling is the provider's sampler, asked as the SDK asks it; ids come from the SDK's
+//! generator; limits are the SDK's, read from the same variables.
+//!
+//! When it ends, its [`Record`] goes into a buffer of the thread it ended on: no lock or atomic
+//! shared with other application threads. The export thread drains every thread's buffer on
+//! its timer, when a buffer fills to a batch (the thread nudges it once), and at flush and
+//! shutdown, and turns records into `SpanData` there — the same `SpanData` the SDK would have
+//! built, so the same bytes go on the wire. A thread that exits leaves its buffer in the
+//! registry until it is drained.
+//!
+//! A provider installed with [`set_tracer_provider`](crate::set_tracer_provider), and the
+//! console, keep the SDK path.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use opentelemetry::trace::{
+    Event, Link, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId,
+};
+use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::{
+    IdGenerator as _, RandomIdGenerator, SpanData, SpanEvents, SpanLimits, SpanLinks,
+};
+
+use crate::export::batch::Nudge;
+use crate::export::report::Report;
+use crate::span::CallSite;
+
+/// What the fast path needs of the running pipeline. Leaked when installed, as the tracer is.
+pub(crate) struct Pipeline {
+    sampler: crate::settings::Sampler,
+    limits: SpanLimits,
+    scope: InstrumentationScope,
+    report: Arc<Report>,
+    /// Wakes the export thread when a thread's buffer holds a batch.
+    nudge: Nudge,
+    /// A thread's buffer holds at most this many records (`OTEL_BSP_MAX_QUEUE_SIZE`).
+    max_buffered: usize,
+    /// Records in one buffer that make a batch worth exporting now.
+    batch: usize,
+    /// Set when the pipeline shuts down: later records are dropped, as the SDK drops spans
+    /// ending after its provider's shutdown.
+    shut: AtomicBool,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("fast::Pipeline")
+            .field("sampler", &self.sampler)
+            .field("max_buffered", &self.max_buffered)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    pub(crate) fn new(
+        sampler: crate::settings::Sampler,
+        report: Arc<Report>,
+        nudge: Nudge,
+        max_buffered: usize,
+        batch: usize,
+    ) -> Self {
+        Pipeline {
+            sampler,
+            limits: span_limits(),
+            scope: crate::tracer::scope(),
+            report,
+            nudge,
+            max_buffered: max_buffered.max(1),
+            batch: batch.clamp(1, max_buffered.max(1)),
+            shut: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The SDK's span limits, from the variables its default configuration reads.
+fn span_limits() -> SpanLimits {
+    let mut limits = SpanLimits::default();
+    let read = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
+    if let Some(n) = read("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") {
+        limits.max_attributes_per_span = n;
+    }
+    if let Some(n) = read("OTEL_SPAN_EVENT_COUNT_LIMIT") {
+        limits.max_events_per_span = n;
+    }
+    if let Some(n) = read("OTEL_SPAN_LINK_COUNT_LIMIT") {
+        limits.max_links_per_span = n;
+    }
+    limits
+}
+
+static PIPELINE: AtomicPtr<Pipeline> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The installed fast pipeline, or `None`.
+#[inline]
+pub(crate) fn pipeline() -> Option<&'static Pipeline> {
+    let ptr = PIPELINE.load(Ordering::Acquire);
+    // SAFETY: non-null pointers stored in PIPELINE come from `Box::leak` and are never freed.
+    unsafe { ptr.as_ref() }
+}
+
+/// Sends `#[traced]` spans down the fast path of `pipeline`.
+pub(crate) fn install(pipeline: Pipeline) -> &'static Pipeline {
+    let pipeline: &'static Pipeline = Box::leak(Box::new(pipeline));
+    PIPELINE.store(std::ptr::from_ref(pipeline).cast_mut(), Ordering::Release);
+    pipeline
+}
+
+/// Takes `pipeline` off the fast path (it is shutting down); a later record of it is dropped.
+pub(crate) fn uninstall(pipeline: &'static Pipeline) {
+    pipeline.shut.store(true, Ordering::Release);
+    let _ = PIPELINE.compare_exchange(
+        std::ptr::from_ref(pipeline).cast_mut(),
+        std::ptr::null_mut(),
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    );
+}
+
+/// Takes whatever pipeline is installed off the fast path (another provider replaces it).
+pub(crate) fn clear() {
+    PIPELINE.store(std::ptr::null_mut(), Ordering::Release);
+}
+
+const CODE_FUNCTION_NAME: Key = Key::from_static_str("code.function.name");
+const CODE_FILE_PATH: Key = Key::from_static_str("code.file.path");
+const CODE_LINE_NUMBER: Key = Key::from_static_str("code.line.number");
+
+/// A traced call's span as it starts: recording (sampled), or only a span context to make
+/// current (sampled out, or telemetry suppressed).
+pub(crate) enum Begun {
+    Recording(FastSpan),
+    NotRecording(SpanContext),
+}
+
+/// Starts the span of `site` under `cx` (the current context, or an empty one for a root)
+/// as the SDK tracer would with the pipeline's sampler: same decision, ids, flags and trace
+/// state.
+#[inline(always)]
+pub(crate) fn begin(pipeline: &'static Pipeline, site: &'static CallSite, cx: &Context) -> Begun {
+    if cx.is_telemetry_suppressed() {
+        return Begun::NotRecording(SpanContext::empty_context());
+    }
+    let ids = RandomIdGenerator::default();
+    let span_id = ids.new_span_id();
+    let parent = cx.span();
+    let parent = parent.span_context();
+    let (trace_id, parent_flags, parent_span_id, parent_is_remote) = if parent.is_valid() {
+        (
+            parent.trace_id(),
+            parent.trace_flags(),
+            parent.span_id(),
+            parent.is_remote(),
+        )
+    } else {
+        (
+            ids.new_trace_id(),
+            TraceFlags::default(),
+            SpanId::INVALID,
+            false,
+        )
+    };
+    // The SDK's samplers keep the parent's trace state and add no attributes.
+    let trace_state = parent.trace_state().clone();
+    if !sampled(pipeline.sampler, cx, trace_id) {
+        return Begun::NotRecording(SpanContext::new(
+            trace_id,
+            span_id,
+            TraceFlags::default(),
+            false,
+            trace_state,
+        ));
+    }
+    let span_context = SpanContext::new(
+        trace_id,
+        span_id,
+        parent_flags.with_sampled(true),
+        false,
+        trace_state,
+    );
+    Begun::Recording(FastSpan {
+        span_context: span_context.clone(),
+        pipeline,
+        record: Some(buffer::boxed(Record {
+            pipeline,
+            site,
+            span_context,
+            parent_span_id,
+            parent_is_remote,
+            start: opentelemetry::time::now(),
+            end: SystemTime::UNIX_EPOCH,
+            attributes: Attributes::default(),
+            dropped_attributes: 0,
+            extras: None,
+        })),
+    })
+}
+
+/// The SDK sampler's decision for `sampler` (as `pipeline.rs` builds it) under `cx`.
+#[inline]
+fn sampled(sampler: crate::settings::Sampler, cx: &Context, trace_id: TraceId) -> bool {
+    use crate::settings::Sampler as S;
+    let root = match sampler {
+        S::AlwaysOn => return true,
+        S::AlwaysOff => return false,
+        S::TraceIdRatio(ratio) => return by_ratio(ratio, trace_id),
+        // ParentBased: an active span decides (even an invalid one, as the SDK has it).
+        S::ParentBasedAlwaysOn | S::ParentBasedAlwaysOff | S::ParentBasedTraceIdRatio(_)
+            if cx.has_active_span() =>
+        {
+            return cx.span().span_context().is_sampled();
+        }
+        S::ParentBasedAlwaysOn => return true,
+        S::ParentBasedAlwaysOff => return false,
+        S::ParentBasedTraceIdRatio(ratio) => ratio,
+    };
+    by_ratio(root, trace_id)
+}
+
+/// `TraceIdRatioBased`, as the SDK computes it from the trace id's low 64 bits.
+fn by_ratio(ratio: f64, trace_id: TraceId) -> bool {
+    if ratio >= 1.0 {
+        return true;
+    }
+    let upper_bound = (ratio.max(0.0) * (1u64 << 63) as f64) as u64;
+    let bytes = trace_id.to_bytes();
+    let low = u64::from_be_bytes([
+        bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15],
+    ]);
+    (low >> 1) < upper_bound
+}
+
+/// A finished span as the calling thread keeps it until the export thread takes it.
+pub(crate) struct Record {
+    pipeline: &'static Pipeline,
+    site: &'static CallSite,
+    span_context: SpanContext,
+    parent_span_id: SpanId,
+    parent_is_remote: bool,
+    start: SystemTime,
+    end: SystemTime,
+    /// Attributes beyond the call site's `code.*` ones.
+    attributes: Attributes,
+    dropped_attributes: u32,
+    /// What fewer spans have: a status, events, links, a new name.
+    extras: Option<Box<Extras>>,
+}
+
+#[derive(Default)]
+struct Extras {
+    status: Status,
+    name: Option<Cow<'static, str>>,
+    events: SpanEvents,
+    links: SpanLinks,
+}
+
+/// How many attributes a span keeps in itself before it allocates.
+const INLINE_ATTRIBUTES: usize = 3;
+
+/// Strings up to this many bytes are kept in the span itself.
+const SHORT_TEXT: usize = 22;
+
+/// A span's attributes: the first few in the span itself (short strings included), the rest
+/// in a `Vec`, in the order they were set.
+#[derive(Default)]
+struct Attributes {
+    inline: [Option<(Key, Stored)>; INLINE_ATTRIBUTES],
+    len: u8,
+    more: Vec<KeyValue>,
+}
+
+/// An attribute value as a span keeps it.
+enum Stored {
+    Short { len: u8, bytes: [u8; SHORT_TEXT] },
+    Value(Value),
+}
+
+impl Stored {
+    /// `text` kept in place, when it is short.
+    #[inline]
+    fn short(text: &str) -> Option<Stored> {
+        let len = text.len();
+        if len > SHORT_TEXT {
+            return None;
+        }
+        let mut bytes = [0; SHORT_TEXT];
+        bytes[..len].copy_from_slice(text.as_bytes());
+        Some(Stored::Short {
+            len: len as u8,
+            bytes,
+        })
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Stored::Short { len, bytes } => {
+                let text = std::str::from_utf8(&bytes[..usize::from(len)]).unwrap_or_default();
+                Value::String(StringValue::from(text.to_owned()))
+            }
+            Stored::Value(value) => value,
+        }
+    }
+}
+
+impl Attributes {
+    #[inline]
+    fn len(&self) -> usize {
+        usize::from(self.len) + self.more.len()
+    }
+
+    #[inline]
+    fn push(&mut self, key: Key, value: Stored) {
+        let at = usize::from(self.len);
+        if at < INLINE_ATTRIBUTES {
+            self.inline[at] = Some((key, value));
+            self.len += 1;
+        } else {
+            self.more.push(KeyValue::new(key, value.into_value()));
+        }
+    }
+
+    fn into_key_values(self, out: &mut Vec<KeyValue>) {
+        for (key, value) in self.inline.into_iter().flatten() {
+            out.push(KeyValue::new(key, value.into_value()));
+        }
+        out.extend(self.more);
+    }
+}
+
+/// The span of one `#[traced]` call while it runs; see the [module docs](self).
+///
+/// Small, so that making it current (which moves it into a box) copies little: its record is
+/// a box of its own, handed to the thread's buffer when the span ends and recycled by the
+/// export thread.
+pub(crate) struct FastSpan {
+    span_context: SpanContext,
+    pipeline: &'static Pipeline,
+    /// `None` once ended.
+    record: Option<Box<Record>>,
+}
+
+impl std::fmt::Debug for FastSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FastSpan")
+            .field("span_context", &self.span_context)
+            .field("ended", &self.record.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `code.function.name`, `code.file.path`, `code.line.number`.
+const CODE_ATTRIBUTES: usize = 3;
+
+impl FastSpan {
+    /// Adds `attribute` within the attribute limit, which counts the `code.*` ones.
+    #[inline]
+    pub(crate) fn push_attribute(&mut self, attribute: KeyValue) {
+        if let Some(record) = self.with_room() {
+            record
+                .attributes
+                .push(attribute.key, Stored::Value(attribute.value));
+        }
+    }
+
+    /// Adds the string attribute `key` = `text` (cut as strings are), kept in the span
+    /// without an allocation when it is short.
+    #[inline]
+    pub(crate) fn push_text(&mut self, key: &'static str, text: &str) {
+        if let Some(record) = self.with_room() {
+            let value = match Stored::short(text) {
+                Some(short) => short,
+                None => Stored::Value(Value::String(crate::value::cut_str(text))),
+            };
+            record.attributes.push(Key::from_static_str(key), value);
+        }
+    }
+
+    /// The record, when one more attribute fits the limit; counts it as dropped when not.
+    #[inline]
+    fn with_room(&mut self) -> Option<&mut Record> {
+        let limit = self.pipeline.limits.max_attributes_per_span as usize;
+        let record = self.record.as_deref_mut()?;
+        if CODE_ATTRIBUTES + record.attributes.len() < limit {
+            Some(record)
+        } else {
+            record.dropped_attributes += 1;
+            None
+        }
+    }
+
+    fn extras(&mut self) -> Option<&mut Extras> {
+        let record = self.record.as_deref_mut()?;
+        Some(record.extras.get_or_insert_with(Box::default))
+    }
+
+    fn finish(&mut self, end: SystemTime) {
+        let Some(mut record) = self.record.take() else {
+            return;
+        };
+        if self.pipeline.shut.load(Ordering::Acquire) {
+            return;
+        }
+        record.end = end;
+        buffer::push(record);
+    }
+}
+
+impl opentelemetry::trace::Span for FastSpan {
+    fn add_event_with_timestamp<T>(
+        &mut self,
+        name: T,
+        timestamp: SystemTime,
+        mut attributes: Vec<KeyValue>,
+    ) where
+        T: Into<Cow<'static, str>>,
+    {
+        let limits = self.pipeline.limits;
+        let Some(extras) = self.extras() else {
+            return;
+        };
+        let events = &mut extras.events;
+        if events.events.len() < limits.max_events_per_span as usize {
+            let limit = limits.max_attributes_per_event as usize;
+            let dropped = attributes.len().saturating_sub(limit);
+            attributes.truncate(limit);
+            events
+                .events
+                .push(Event::new(name, timestamp, attributes, dropped as u32));
+        } else {
+            events.dropped_count += 1;
+        }
+    }
+
+    fn span_context(&self) -> &SpanContext {
+        &self.span_context
+    }
+
+    fn is_recording(&self) -> bool {
+        self.record.is_some()
+    }
+
+    fn set_attribute(&mut self, attribute: KeyValue) {
+        self.push_attribute(attribute);
+    }
+
+    fn set_status(&mut self, status: Status) {
+        // Ok > Error > Unset, as the SDK orders them.
+        if status == Status::Unset {
+            return;
+        }
+        if let Some(extras) = self.extras() {
+            if status > extras.status {
+                extras.status = status;
+            }
+        }
+    }
+
+    fn update_name<T>(&mut self, new_name: T)
+    where
+        T: Into<Cow<'static, str>>,
+    {
+        if let Some(extras) = self.extras() {
+            extras.name = Some(new_name.into());
+        }
+    }
+
+    fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
+        let limits = self.pipeline.limits;
+        let Some(extras) = self.extras() else {
+            return;
+        };
+        let links = &mut extras.links;
+        if links.links.len() < limits.max_links_per_span as usize {
+            let limit = limits.max_attributes_per_link as usize;
+            let dropped = attributes.len().saturating_sub(limit);
+            attributes.truncate(limit);
+            links
+                .links
+                .push(Link::new(span_context, attributes, dropped as u32));
+        } else {
+            links.dropped_count += 1;
+        }
+    }
+
+    fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        self.finish(timestamp);
+    }
+}
+
+impl Drop for FastSpan {
+    /// A span never ended explicitly ends when its last context goes, as an SDK span does.
+    fn drop(&mut self) {
+        if self.record.is_some() {
+            self.finish(opentelemetry::time::now());
+        }
+    }
+}
+
+impl Record {
+    /// The `SpanData` the SDK would have built for this span. On the export thread.
+    fn into_span_data(self) -> SpanData {
+        let site = self.site;
+        let limits = self.pipeline.limits;
+        let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + self.attributes.len());
+        attributes.extend([
+            KeyValue::new(
+                CODE_FUNCTION_NAME,
+                Value::String(StringValue::from(site.function)),
+            ),
+            KeyValue::new(CODE_FILE_PATH, Value::String(StringValue::from(site.file))),
+            KeyValue::new(CODE_LINE_NUMBER, Value::I64(i64::from(site.line))),
+        ]);
+        self.attributes.into_key_values(&mut attributes);
+        let mut dropped_attributes_count = self.dropped_attributes;
+        let limit = limits.max_attributes_per_span as usize;
+        if attributes.len() > limit {
+            dropped_attributes_count += (attributes.len() - limit) as u32;
+            attributes.truncate(limit);
+        }
+        let Extras {
+            status,
+            name,
+            events,
+            links,
+        } = self.extras.map(|extras| *extras).unwrap_or_default();
+        SpanData {
+            span_context: self.span_context,
+            parent_span_id: self.parent_span_id,
+            parent_span_is_remote: self.parent_is_remote,
+            span_kind: site.kind.clone(),
+            name: name.unwrap_or(Cow::Borrowed(site.name)),
+            start_time: self.start,
+            end_time: self.end,
+            attributes,
+            dropped_attributes_count,
+            events,
+            links,
+            status,
+            instrumentation_scope: self.pipeline.scope.clone(),
+        }
+    }
+}
+
+/// Drains every thread's finished records into `batch`, as `SpanData`. On the export thread.
+pub(crate) fn drain(batch: &mut Vec<SpanData>) {
+    buffer::drain(|record| batch.push(record.into_span_data()));
+}
+
+/// Per-thread buffers of finished records, the registry the export thread drains, and the
+/// boxes records live in, recycled to the thread that allocated them.
+mod buffer {
+    use std::cell::RefCell;
+    use std::mem::MaybeUninit;
+
+    use super::*;
+
+    /// An emptied record box, to be filled again.
+    type Spare = Box<MaybeUninit<Record>>;
+
+    /// One thread's finished records, and emptied boxes coming back to it. Its lock is taken
+    /// by that thread per span and by the export thread when it drains: never by another
+    /// application thread.
+    #[derive(Default)]
+    pub(super) struct ThreadBuffer {
+        inner: Mutex<Inner>,
+    }
+
+    #[derive(Default)]
+    // The boxes are the point: a finished record moves in and out as a pointer, and its box
+    // goes back to its thread.
+    #[allow(clippy::vec_box)]
+    struct Inner {
+        /// Finished records in chunks of [`CHUNK`]: a full chunk is set aside and a new one
+        /// started, so that a growing buffer never copies what it holds.
+        current: Vec<Box<Record>>,
+        full: Vec<Vec<Box<Record>>>,
+        len: usize,
+        /// Boxes the export thread emptied.
+        spare: Vec<Spare>,
+    }
+
+    const CHUNK: usize = 256;
+
+    /// Emptied boxes kept per thread at most.
+    const MAX_SPARE: usize = 1024;
+
+    static REGISTRY: Mutex<Vec<Arc<ThreadBuffer>>> = Mutex::new(Vec::new());
+
+    #[derive(Default)]
+    struct Local {
+        buffer: OnceCell<Arc<ThreadBuffer>>,
+        spare: RefCell<Vec<Spare>>,
+    }
+
+    thread_local! {
+        static LOCAL: Local = Local::default();
+    }
+
+    fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+        mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn register() -> Arc<ThreadBuffer> {
+        let buffer = Arc::new(ThreadBuffer::default());
+        lock(&REGISTRY).push(Arc::clone(&buffer));
+        buffer
+    }
+
+    /// `record` in a box: an emptied one of this thread's when there is one.
+    #[inline]
+    pub(super) fn boxed(record: Record) -> Box<Record> {
+        let spare = LOCAL
+            .try_with(|local| local.spare.try_borrow_mut().ok()?.pop())
+            .ok()
+            .flatten();
+        match spare {
+            Some(mut spare) => {
+                spare.write(record);
+                // SAFETY: written just above.
+                unsafe { spare.assume_init() }
+            }
+            None => Box::new(record),
+        }
+    }
+
+    /// Keeps `record` for the export thread; a full buffer drops it and counts the drop.
+    #[inline]
+    pub(super) fn push(record: Box<Record>) {
+        let pipeline = record.pipeline;
+        let pushed = LOCAL.try_with(|local| {
+            let buffer = local.buffer.get_or_init(register);
+            let mut inner = lock(&buffer.inner);
+            if inner.len >= pipeline.max_buffered {
+                return Err(());
+            }
+            if inner.current.len() == inner.current.capacity() {
+                let full = std::mem::replace(&mut inner.current, Vec::with_capacity(CHUNK));
+                if !full.is_empty() {
+                    inner.full.push(full);
+                }
+                // Boxes the export thread emptied come back to this thread's stash.
+                if !inner.spare.is_empty() {
+                    if let Ok(mut stash) = local.spare.try_borrow_mut() {
+                        if stash.is_empty() {
+                            std::mem::swap(&mut *stash, &mut inner.spare);
+                        }
+                    }
+                }
+            }
+            inner.current.push(record);
+            inner.len += 1;
+            Ok(inner.len == pipeline.batch)
+        });
+        match pushed {
+            Ok(Ok(full)) => {
+                if full {
+                    pipeline.nudge.nudge();
+                }
+            }
+            // A full buffer, or a thread being torn down.
+            _ => pipeline.report.dropped_queue_full(),
+        }
+    }
+
+    /// Hands every buffered record to `take`, returns the emptied boxes to their threads, and
+    /// forgets the buffers of threads that are gone.
+    pub(super) fn drain(mut take: impl FnMut(Record)) {
+        let buffers: Vec<Arc<ThreadBuffer>> = {
+            let mut registry = lock(&REGISTRY);
+            let all = registry.clone();
+            // Held here, by `all` and by its thread while the thread lives: the buffer of a
+            // thread that exited is drained below one last time and forgotten.
+            registry.retain(|buffer| Arc::strong_count(buffer) > 2);
+            all
+        };
+        for buffer in buffers {
+            let Inner { current, full, .. } = {
+                let mut inner = lock(&buffer.inner);
+                let spare = std::mem::take(&mut inner.spare);
+                let taken = std::mem::take(&mut *inner);
+                inner.spare = spare;
+                taken
+            };
+            let mut emptied = Vec::new();
+            for record in full.into_iter().flatten().chain(current) {
+                let raw = Box::into_raw(record);
+                // SAFETY: `raw` comes from `Box::into_raw` of a live `Box<Record>`: the record
+                // is read out once, and the allocation is kept as a `MaybeUninit<Record>`,
+                // whose layout is `Record`'s.
+                let (record, spare) = unsafe { (raw.read(), Box::from_raw(raw.cast())) };
+                take(record);
+                emptied.push(spare);
+            }
+            let mut inner = lock(&buffer.inner);
+            let room = MAX_SPARE.saturating_sub(inner.spare.len());
+            emptied.truncate(room);
+            inner.spare.append(&mut emptied);
+        }
+    }
+}
