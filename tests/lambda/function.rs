@@ -41,7 +41,7 @@ fn find_order(id: &str) -> Result<Value, std::io::Error> {
 
 /// The events the tests send: HTTP ones (with a path) and plain ones.
 #[derive(Deserialize)]
-struct Request {
+pub struct Request {
     #[serde(rename = "rawPath", alias = "path")]
     path: Option<String>,
     action: Option<String>,
@@ -51,7 +51,7 @@ struct Request {
     sleep_ms: Option<u64>,
 }
 
-async fn handler(event: LambdaEvent<Request>) -> Result<Value, Error> {
+pub async fn handler(event: LambdaEvent<Request>) -> Result<Value, Error> {
     let request = event.payload;
     if let Some(ms) = request.sleep_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;

@@ -521,3 +521,22 @@ fn the_function_name_is_the_default_service_name_and_what_is_set_still_wins() {
         .expect("resolves");
     assert_eq!(settings.resource_attribute("cloud.provider"), None);
 }
+
+#[test]
+fn the_traced_handler_is_send_and_fits_lambda_runtime_run() {
+    use lambda_runtime::tower::{Service as _, ServiceBuilder};
+    use lambda_runtime::{Context, LambdaEvent};
+
+    fn send<T: Send + 'static>(_: &T) {}
+    let handler = ServiceBuilder::new()
+        .layer(mackerel_trace::lambda::Layer::new())
+        .service_fn(function::handler);
+    let mut traced = handler.clone();
+    let payload = serde_json::from_str(r#"{"n": 1}"#).expect("a payload");
+    let future = traced.call(LambdaEvent::new(payload, Context::default()));
+    // What `run_concurrent` (Lambda Managed Instances) asks of a handler's future.
+    send(&future);
+    send(&traced);
+    // `lambda_runtime::run` takes it as it takes any handler (not run: no Runtime API here).
+    drop(lambda_runtime::run(handler));
+}
