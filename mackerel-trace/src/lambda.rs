@@ -39,6 +39,12 @@
 //! neither the handler's end nor its error. Around the handler, the layer ends the span when the
 //! handler returns, exports, and only then gives the runtime the response to post.
 //!
+//! `Runtime::new(handler).layer(mackerel_trace::lambda::Layer::new())` works too, with less:
+//! the same span, named and attributed from the event, and every span of the invocation
+//! exported before the runtime asks for the next event (which is when Lambda may freeze the
+//! environment) — but after the response was posted, so the caller waits less and the span
+//! carries neither the handler's error nor the HTTP response's status.
+//!
 //! **The span.** Kind SERVER, with `faas.trigger`, `faas.invocation_id` (the request id),
 //! `faas.coldstart` (true for the first invocation of the process only), and
 //! `aws.lambda.invoked_arn` and `cloud.account.id` from the invoked ARN. For an HTTP event —
@@ -154,6 +160,99 @@ impl<S> tower_layer::Layer<S> for Layer {
 #[derive(Clone, Debug)]
 pub struct Traced<S> {
     inner: S,
+}
+
+/// The runtime's own service wrapped (`Runtime::new(handler).layer(Layer::new())`): a span per
+/// invocation, exported before the runtime asks for the next one; see the [module docs](self).
+impl<S> tower_service::Service<lambda_runtime::LambdaInvocation> for Traced<S>
+where
+    S: tower_service::Service<
+        lambda_runtime::LambdaInvocation,
+        Response = (),
+        Error = lambda_runtime::Error,
+    >,
+{
+    type Response = ();
+    type Error = lambda_runtime::Error;
+    type Future = RuntimeFuture<S::Future>;
+
+    fn poll_ready(&mut self, task: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(task)
+    }
+
+    fn call(&mut self, invocation: lambda_runtime::LambdaInvocation) -> Self::Future {
+        let trigger = std::str::from_utf8(&invocation.body)
+            .map(event::read)
+            .unwrap_or(Trigger::Other);
+        let context = &invocation.context;
+        let span = invocation::start(context, &trigger);
+        let start = Start {
+            cx: span.clone().unwrap_or_else(Context::current),
+            span,
+            // The response is posted inside the runtime's service: no status to read.
+            http: None,
+            request_id: context.request_id.clone(),
+            export_by: export::export_deadline(context),
+        };
+        let inner = {
+            let _attached = start.cx.clone().attach();
+            self.inner.call(invocation)
+        };
+        RuntimeFuture {
+            inner: TracedFuture::handler(start, Posting { inner }),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of the runtime's service wrapped by [`Layer`]: the invocation handled and its
+    /// response posted with the span current, then the invocation's spans exported.
+    pub struct RuntimeFuture<F> {
+        #[pin]
+        inner: TracedFuture<Posting<F>, ()>,
+    }
+}
+
+impl<F> std::fmt::Debug for RuntimeFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F> std::future::Future for RuntimeFuture<F>
+where
+    F: std::future::Future<Output = Result<(), lambda_runtime::Error>>,
+{
+    type Output = Result<(), lambda_runtime::Error>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(task).map_err(|diagnostic| {
+            format!("{}: {}", diagnostic.error_type, diagnostic.error_message).into()
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The runtime's future, its error (the response could not be posted) as a `Diagnostic`.
+    #[doc(hidden)]
+    pub struct Posting<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F> std::future::Future for Posting<F>
+where
+    F: std::future::Future<Output = Result<(), lambda_runtime::Error>>,
+{
+    type Output = Result<(), Diagnostic>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(task).map_err(|error| Diagnostic {
+            error_type: "Runtime.PostResponseError".to_owned(),
+            error_message: error.to_string(),
+        })
+    }
 }
 
 impl<S, T, R> tower_service::Service<LambdaEvent<Payload<T>>> for Traced<S>

@@ -89,6 +89,13 @@ pub fn run(flavor: &str) {
     .build()
     .expect("a tokio runtime");
     let result = runtime.block_on(async {
+        if flavor == "runtime_layer" {
+            // The layer on the runtime's own service, as SPEC §10 first wrote it.
+            return Runtime::new(lambda_runtime::service_fn(handler))
+                .layer(mackerel_trace::lambda::Layer::new())
+                .run()
+                .await;
+        }
         let handler = ServiceBuilder::new()
             .layer(mackerel_trace::lambda::Layer::new())
             .service_fn(handler);

@@ -411,6 +411,48 @@ fn report_export_times(answers: &[Answer]) {
 }
 
 #[test]
+fn the_layer_on_the_runtime_exports_every_invocation_before_the_next_event() {
+    let receiver = Arc::new(Receiver::start());
+    let seen = Arc::clone(&receiver);
+    let api = RuntimeApi::start(
+        vec![
+            Event::new("rt-1", r#"{"n": 1}"#),
+            Event::new("rt-http", api_gateway_v2("rt-http")),
+            Event::new("rt-2", r#"{"n": 2}"#),
+        ],
+        move |request_id| spans_of(&seen, request_id),
+    );
+    let function = Function::start("runtime_layer", &api, &receiver);
+    let answers = api
+        .wait_until_frozen(Duration::from_secs(30))
+        .unwrap_or_else(|answers| panic!("no answers: {answers:?}\n{}", function.stderr()));
+    // Frozen: the function waits for a next event that never comes; killed without warning.
+    let stderr = function.kill();
+    assert_eq!(answers.len(), 3, "{stderr}");
+    let spans = receiver.spans();
+    for request_id in ["rt-1", "rt-http", "rt-2"] {
+        let server = server_span(&spans, request_id);
+        let children = spans
+            .iter()
+            .filter(|s| s.trace_id() == server.trace_id() && s.name() == "work")
+            .count();
+        assert_eq!(
+            children,
+            1,
+            "{request_id}: {:?}\n{stderr}",
+            spans_of(&receiver, request_id)
+        );
+    }
+    let http = server_span(&spans, "rt-http");
+    assert_eq!(http.name(), "GET /orders/{id}");
+    assert_eq!(
+        http.trace_id(),
+        CALLER_TRACE,
+        "continues the caller's trace"
+    );
+}
+
+#[test]
 fn a_current_thread_runtime_does_not_deadlock() {
     let receiver = Arc::new(Receiver::start());
     let seen = Arc::clone(&receiver);
