@@ -70,6 +70,7 @@
 mod body;
 mod client;
 mod grpc;
+mod route;
 mod server;
 
 pub use body::TracedBody;
