@@ -174,29 +174,54 @@ where
         self.inner.poll_ready(task)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let grpc = grpc::is_grpc(&request);
-        let untraced = self.untraced.contains(request.uri().path());
-        let (request, span) = if untraced {
-            (request, None)
-        } else {
-            match &self.route {
-                Some(route) if !grpc && route::matched(&request).is_none() => {
-                    let (request, named) = route.name(request);
-                    let span = start(&request, grpc, named.as_deref());
-                    (request, span)
-                }
-                _ => {
-                    let span = start(&request, grpc, None);
-                    (request, span)
-                }
+        if self.untraced.contains(request.uri().path()) {
+            return self.call_untraced(request, grpc);
+        }
+        // The request is moved (copied) only when the route function is lent its head.
+        let named = match &self.route {
+            Some(route) if !grpc && route::matched(&request).is_none() => {
+                let named;
+                (request, named) = route.name(request);
+                named
             }
+            _ => None,
         };
-        let cx = match &span {
-            Some(cx) => cx.clone(),
-            None if untraced => untraced::unsampled_context(),
-            None => Context::current(),
-        };
+        let span = start(&request, grpc, named.as_deref());
+        let cx = span.clone().unwrap_or_else(Context::current);
+        self.call_inner(request, cx, span, grpc, false)
+    }
+}
+
+impl<S> ServerService<S> {
+    /// Calls the inner service in an unsampled context, with no span.
+    #[cold]
+    #[inline(never)]
+    fn call_untraced<ReqBody>(
+        &mut self,
+        request: Request<ReqBody>,
+        grpc: bool,
+    ) -> ServerFuture<S::Future>
+    where
+        S: tower_service::Service<Request<ReqBody>>,
+    {
+        self.call_inner(request, untraced::unsampled_context(), None, grpc, true)
+    }
+
+    /// Calls the inner service with `cx` current, and returns its future carrying `cx`.
+    #[inline(always)]
+    fn call_inner<ReqBody>(
+        &mut self,
+        request: Request<ReqBody>,
+        cx: Context,
+        span: Option<Context>,
+        grpc: bool,
+        untraced: bool,
+    ) -> ServerFuture<S::Future>
+    where
+        S: tower_service::Service<Request<ReqBody>>,
+    {
         // The handler's future is created with the span current too (axum builds it here).
         let inner = {
             let _attached = cx.clone().attach();
