@@ -15,7 +15,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// A library function instrumented with `tracing`, as many crates are.
-#[tracing::instrument(fields(user.id = id))]
+#[tracing::instrument(fields(user.id = %id))]
 fn send_welcome(id: i64) {
     tracing::info!(channel = "email", "welcome queued");
 }

@@ -1,6 +1,9 @@
-//! Attribute macros for [mackerel-trace](https://docs.rs/mackerel-trace): `#[traced]` and `#[main]`.
+//! The attribute macros of [mackerel-trace](https://docs.rs/mackerel-trace): `#[traced]` and
+//! `#[main]`.
 //!
-//! Use them through `mackerel_trace::traced` and `mackerel_trace::main`.
+//! Do not depend on this crate: add `mackerel-trace` and use them as `mackerel_trace::traced`
+//! and `mackerel_trace::main`. Their expansions call into that crate, whose documentation is
+//! the guide: <https://docs.rs/mackerel-trace>.
 
 mod args;
 mod crate_path;
@@ -42,7 +45,7 @@ use proc_macro::TokenStream;
 /// |---|---|---|
 /// | `name = "..."` | `#[traced(name = "db.insert")]` | span name (default: the function's name) |
 /// | `kind = ...` | `#[traced(kind = server)]` | `server`, `client`, `producer`, `consumer` or `internal` (default) |
-/// | `record(...)` | `#[traced(record(id, %addr, ?opts, user.id = user.id, n = items.len()))]` | attributes; nothing is recorded unless named |
+/// | `record(...)` | `#[traced(record(id, %addr, ?opts, user.id = %user.id, n = items.len()))]` | attributes; nothing is recorded unless named |
 /// | `ret` | `#[traced(ret)]`, `#[traced(ret(%))]`, `#[traced(ret(?))]` | record the return value (the `Ok` value of a `Result`) as `return.value`: typed, Display or Debug |
 /// | `root` | `#[traced(root)]` | start a new trace instead of continuing the current one |
 /// | `crate = path` | `#[traced(crate = my_crate::tracing)]` | where mackerel-trace is, for crates that re-export it |

@@ -131,10 +131,6 @@ pub(crate) fn clear() {
     PIPELINE.store(std::ptr::null_mut(), Ordering::Release);
 }
 
-const CODE_FUNCTION_NAME: Key = Key::from_static_str("code.function.name");
-const CODE_FILE_PATH: Key = Key::from_static_str("code.file.path");
-const CODE_LINE_NUMBER: Key = Key::from_static_str("code.line.number");
-
 /// A traced call's span as it starts: recording (sampled), or only a span context to make
 /// current (sampled out, or telemetry suppressed).
 pub(crate) enum Begun {
@@ -511,14 +507,7 @@ impl Record {
         let site = self.site;
         let limits = self.pipeline.limits;
         let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + self.attributes.len());
-        attributes.extend([
-            KeyValue::new(
-                CODE_FUNCTION_NAME,
-                Value::String(StringValue::from(site.function)),
-            ),
-            KeyValue::new(CODE_FILE_PATH, Value::String(StringValue::from(site.file))),
-            KeyValue::new(CODE_LINE_NUMBER, Value::I64(i64::from(site.line))),
-        ]);
+        attributes.extend(site.code_attributes());
         self.attributes.into_key_values(&mut attributes);
         let mut dropped_attributes_count = self.dropped_attributes;
         let limit = limits.max_attributes_per_span as usize;
@@ -590,8 +579,11 @@ mod buffer {
 
     const CHUNK: usize = 256;
 
-    /// Emptied boxes kept per thread at most.
-    const MAX_SPARE: usize = 1024;
+    /// Emptied boxes kept per thread at most: two batches' worth, so that a thread ending
+    /// spans as fast as they are exported allocates none.
+    fn max_spare(pipeline: &Pipeline) -> usize {
+        (2 * pipeline.batch).max(CHUNK)
+    }
 
     static REGISTRY: Mutex<Vec<Arc<ThreadBuffer>>> = Mutex::new(Vec::new());
 
@@ -691,7 +683,9 @@ mod buffer {
                 taken
             };
             let mut emptied = Vec::new();
+            let mut max = CHUNK;
             for record in full.into_iter().flatten().chain(current) {
+                max = max_spare(record.pipeline);
                 let raw = Box::into_raw(record);
                 // SAFETY: `raw` comes from `Box::into_raw` of a live `Box<Record>`: the record
                 // is read out once, and the allocation is kept as a `MaybeUninit<Record>`,
@@ -701,7 +695,7 @@ mod buffer {
                 emptied.push(spare);
             }
             let mut inner = lock(&buffer.inner);
-            let room = MAX_SPARE.saturating_sub(inner.spare.len());
+            let room = max.saturating_sub(inner.spare.len());
             emptied.truncate(room);
             inner.spare.append(&mut emptied);
         }

@@ -1,22 +1,6 @@
-//! Send OpenTelemetry traces from Rust to [Mackerel APM](https://mackerel.io/docs/entry/tracing).
+#![doc = include_str!("../README.md")]
 //!
-//! ```
-//! use mackerel_trace::traced;
-//!
-//! #[traced(record(user.id = id))]
-//! fn load_user(id: u64) -> Result<String, std::io::Error> {
-//!     Ok(format!("user {id}"))
-//! }
-//!
-//! #[mackerel_trace::main]
-//! fn main() {
-//!     load_user(42).unwrap();
-//! }
-//! ```
-//!
-//! Set `MACKEREL_APIKEY` and the spans go to Mackerel; set `OTEL_TRACES_EXPORTER=console` to see
-//! them as trees on stderr; point `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` at a Collector to send them
-//! there. Every `OTEL_*` variable the pipeline reads is listed on [`Config`].
+//! ## In this crate
 //!
 //! - [`traced`] opens a span per call, records the arguments you name as typed attributes, and
 //!   marks `Err` returns and panics as errors with an `exception` event.
@@ -37,6 +21,8 @@
 //! - The `testing` feature adds `testing::SpanCapture` (spans in memory) and
 //!   `testing::Receiver` (a local OTLP/HTTP endpoint).
 #![warn(missing_docs)]
+// docs.rs (and CI's `cargo doc`) mark each item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "actix")]
 pub mod actix;

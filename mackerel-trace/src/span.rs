@@ -33,6 +33,21 @@ pub struct CallSite {
     pub records: usize,
 }
 
+impl CallSite {
+    /// `code.function.name`, `code.file.path` and `code.line.number`: the first attributes of
+    /// every span of this function, in this order.
+    pub(crate) fn code_attributes(&self) -> [KeyValue; 3] {
+        [
+            KeyValue::new(
+                CODE_FUNCTION_NAME,
+                Value::String(StringValue::from(self.function)),
+            ),
+            KeyValue::new(CODE_FILE_PATH, Value::String(StringValue::from(self.file))),
+            KeyValue::new(CODE_LINE_NUMBER, Value::I64(i64::from(self.line))),
+        ]
+    }
+}
+
 const CODE_FUNCTION_NAME: Key = Key::from_static_str("code.function.name");
 const CODE_FILE_PATH: Key = Key::from_static_str("code.file.path");
 const CODE_LINE_NUMBER: Key = Key::from_static_str("code.line.number");
@@ -197,14 +212,7 @@ fn end(cx: &Context) {
 fn begin(tracer: &'static SdkTracer, site: &'static CallSite) -> SdkSpan {
     panic::install_panic_hook();
     let mut attributes = Vec::with_capacity(3 + site.records);
-    attributes.extend([
-        KeyValue::new(
-            CODE_FUNCTION_NAME,
-            Value::String(StringValue::from(site.function)),
-        ),
-        KeyValue::new(CODE_FILE_PATH, Value::String(StringValue::from(site.file))),
-        KeyValue::new(CODE_LINE_NUMBER, Value::I64(i64::from(site.line))),
-    ]);
+    attributes.extend(site.code_attributes());
     let mut builder = SpanBuilder::from_name(site.name).with_kind(site.kind.clone());
     builder.attributes = Some(attributes);
     if site.root {

@@ -6,7 +6,7 @@
 //!
 //! let subscriber = tracing_subscriber::registry().with(mackerel_trace::tracing::layer());
 //! tracing::subscriber::with_default(subscriber, || {
-//!     let _span = tracing::info_span!("load_profile", user.id = 42u64).entered();
+//!     let _span = tracing::info_span!("load_profile", user.id = %42u64).entered();
 //!     tracing::info!(cache = "miss", "fetching");
 //! });
 //! ```
