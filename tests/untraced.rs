@@ -38,11 +38,18 @@ fn load_order(id: u64) -> u64 {
     id * 10
 }
 
-/// The names of `spans`, sorted.
-fn names(spans: &[ReceivedSpan]) -> Vec<&str> {
+/// Asserts that `spans` are an order's server span, named `server`, and its `load_order`
+/// child, and nothing else; returns the server span.
+fn only_the_order<'a>(spans: &'a [ReceivedSpan], server: &str) -> &'a ReceivedSpan {
     let mut names: Vec<&str> = spans.iter().map(ReceivedSpan::name).collect();
     names.sort_unstable();
-    names
+    let mut expected = [server, "load_order"];
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+    let server = spans.iter().find(|s| s.name() == server).unwrap();
+    let load = spans.iter().find(|s| s.name() == "load_order").unwrap();
+    assert_eq!(load.parent_span_id(), Some(server.span_id()));
+    server
 }
 
 /// Starts the pipeline exporting to a receiver, runs `body` (bounded to 30 s) on a tokio
@@ -136,13 +143,7 @@ fn an_untraced_path_has_no_span_and_nothing_its_handler_calls_starts_a_trace() {
     });
     // Not the probes, their `#[traced]` call, the client call nor the server span of the
     // service it called: only the order.
-    assert_eq!(names(&spans), ["GET /orders/{id}", "load_order"]);
-    let server = spans
-        .iter()
-        .find(|s| s.name() == "GET /orders/{id}")
-        .unwrap();
-    let load = spans.iter().find(|s| s.name() == "load_order").unwrap();
-    assert_eq!(load.parent_span_id(), Some(server.span_id()));
+    let server = only_the_order(&spans, "GET /orders/{id}");
     assert_eq!(server.string_attr("http.route"), Some("/orders/{id}"));
 }
 
@@ -382,11 +383,5 @@ fn grpc_health_checks_and_an_untraced_streaming_method_have_no_span() {
             "item 7"
         );
     });
-    assert_eq!(names(&spans), ["load_order", "shop.Orders/Get"]);
-    let server = spans
-        .iter()
-        .find(|s| s.name() == "shop.Orders/Get")
-        .unwrap();
-    let load = spans.iter().find(|s| s.name() == "load_order").unwrap();
-    assert_eq!(load.parent_span_id(), Some(server.span_id()));
+    only_the_order(&spans, "shop.Orders/Get");
 }
