@@ -52,6 +52,14 @@ fn only_the_order<'a>(spans: &'a [ReceivedSpan], server: &str) -> &'a ReceivedSp
     server
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Starts the pipeline exporting to a receiver, runs `body` (bounded to 30 s) on a tokio
 /// runtime, shuts the pipeline down (so every span ended has been sent) and returns the spans.
 fn exported<F, Fut>(expected_spans: usize, body: F) -> Vec<ReceivedSpan>
@@ -62,11 +70,7 @@ where
     let _one = support::exclusive();
     let receiver = Receiver::start();
     let guard = support::start(support::config(&receiver.endpoint(), &[]));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     runtime.block_on(async {
         tokio::time::timeout(Duration::from_secs(30), body())
             .await
@@ -212,11 +216,7 @@ fn a_route_function_names_the_routes_of_a_plain_hyper_service() {
                 _ => None,
             }
         });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     runtime.block_on(async {
         let base = serve_hyper(layer).await;
         assert_eq!(
