@@ -304,3 +304,32 @@ fn a_failing_logs_endpoint_is_counted_and_spans_are_unaffected() {
     assert_eq!(log_stats.dropped_export_failed, 1, "{log_stats:?}");
     assert_eq!(span_stats.exported, 1);
 }
+
+#[test]
+fn opentelemetrys_own_diagnostics_are_neither_records_nor_span_events() {
+    // What the OpenTelemetry crates emit when a crate in the build turns on their
+    // `internal-logs` feature (this workspace's benchmarks do): never the application's.
+    let (receiver, logs) = collect_logs(1, || {
+        diagnosed_work();
+    });
+    let spans = receiver.wait_for_spans(1, Duration::from_secs(5));
+    assert_eq!(
+        logs.len(),
+        1,
+        "{:?}",
+        logs.iter()
+            .map(|l| l.body_string("message"))
+            .collect::<Vec<_>>()
+    );
+    by_message(&logs, "the application's");
+    let span = spans.iter().find(|s| s.name() == "diagnosed_work").unwrap();
+    assert!(span.event("HttpLogsClient.ExportFailed").is_none());
+    assert!(span.event("the application's").is_some());
+}
+
+#[traced]
+fn diagnosed_work() {
+    tracing::warn!(name: "BatchLogProcessor.ExportError", target: "opentelemetry_sdk", "ExportError");
+    tracing::warn!(target: "opentelemetry-otlp", "HttpLogsClient.ExportFailed");
+    tracing::warn!("the application's");
+}

@@ -86,7 +86,8 @@ impl Config {
     }
 
     /// `service.name`; `OTEL_SERVICE_NAME` and `service.name` in `OTEL_RESOURCE_ATTRIBUTES`
-    /// override it. Default: the executable's file name (the crate name under `#[main]`).
+    /// override it. Default: the executable's file name (the crate name under `#[main]`; the
+    /// function's name on AWS Lambda, with the `lambda` feature).
     ///
     /// ```
     /// let config = mackerel_trace::Config::new().service_name("checkout");

@@ -41,11 +41,11 @@ pub(crate) fn record_error_chain<E: Error + ?Sized>(
 /// shared by `exception.message` and `exception.stacktrace` instead of copied.
 pub(crate) fn record_error(
     span: SpanRef<'_>,
-    type_name: &'static str,
+    type_name: impl Into<StringValue>,
     message: String,
     stacktrace: Option<String>,
 ) {
-    let type_name = Value::String(StringValue::from(type_name));
+    let type_name = Value::String(type_name.into());
     span.set_attribute(KeyValue::new(ERROR_TYPE, type_name.clone()));
     let shared: Arc<str> = Arc::from(message.as_str());
     let stacktrace = match stacktrace {

@@ -1,6 +1,6 @@
 //! HTTP server and client spans by the stable semantic conventions, shared by the `tower`,
-//! `actix` and `reqwest` integrations: what Mackerel's HTTP view reads (method, route or path,
-//! status).
+//! `actix`, `lambda` and `reqwest` integrations: what Mackerel's HTTP view reads (method,
+//! route or path, status).
 
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
@@ -34,7 +34,7 @@ fn method_attributes(method: &http::Method, attributes: &mut Vec<KeyValue>) -> &
 }
 
 /// `network.protocol.version` for `version`.
-#[cfg(any(feature = "tower", feature = "actix"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
     match version {
         http::Version::HTTP_09 => Some("0.9"),
@@ -47,7 +47,7 @@ pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
 }
 
 /// What a server span is started from.
-#[cfg(any(feature = "tower", feature = "actix"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 pub(crate) struct ServerRequest<'a> {
     pub(crate) method: &'a http::Method,
     pub(crate) route: Option<&'a str>,
@@ -61,7 +61,7 @@ pub(crate) struct ServerRequest<'a> {
 
 /// A SERVER span, child of `parent` (the context the request's headers carried), as the
 /// current span of the returned context. `None` when no pipeline is installed.
-#[cfg(any(feature = "tower", feature = "actix"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Option<Context> {
     let tracer = tracer::tracer()?;
     let mut attributes = Vec::with_capacity(10);
@@ -76,7 +76,7 @@ pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Opt
 
 /// The attributes of a server span that describe the HTTP request (also carried by gRPC
 /// server spans, for Mackerel's HTTP view); returns the method's name and the route recorded.
-#[cfg(any(feature = "tower", feature = "actix"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 pub(crate) fn server_attributes<'a>(
     request: &ServerRequest<'a>,
     attributes: &mut Vec<KeyValue>,
@@ -112,7 +112,7 @@ pub(crate) fn status_code_attribute(status: http::StatusCode) -> KeyValue {
 }
 
 /// `{method} {route}`, or `{method}` when no route matched.
-#[cfg(any(feature = "tower", feature = "actix"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 fn server_span_name(method: &'static str, route: Option<&str>) -> String {
     match (method, route) {
         ("_OTHER", _) => "HTTP".to_owned(),
@@ -135,7 +135,7 @@ pub(crate) fn server_route(cx: &Context, method: &http::Method, route: String) {
 
 /// Records the response status on a server span: a 5xx is the server's error (status `Error`,
 /// `error.type` = the code); a 4xx is the client's and leaves the status unset.
-#[cfg(any(feature = "tower", feature = "actix"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 pub(crate) fn server_status(cx: &Context, status: http::StatusCode) {
     let span = cx.span();
     span.set_attribute(status_code_attribute(status));
@@ -225,7 +225,7 @@ fn full_url(request: &ClientRequest<'_>) -> String {
 }
 
 /// `host[:port]` (an IPv6 literal in brackets) → host and port.
-#[cfg(any(feature = "tower", feature = "actix"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 fn split_host(authority: &str) -> Option<(&str, Option<u16>)> {
     let authority = authority.trim();
     if authority.is_empty() {
@@ -281,7 +281,7 @@ mod tests {
         assert_eq!(method_name(&http::Method::PATCH), ("PATCH", None));
     }
 
-    #[cfg(any(feature = "tower", feature = "actix"))]
+    #[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
     #[test]
     fn host_headers_split_into_address_and_port() {
         assert_eq!(

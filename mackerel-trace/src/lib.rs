@@ -17,7 +17,9 @@
 //!   which fill Mackerel's HTTP view and join services into one trace — the tower layers trace
 //!   gRPC calls (tonic) too, as RPC spans; the `tracing` feature's `tracing::layer()`
 //!   brings spans of libraries instrumented with `tracing`, and sqlx queries as DB spans; the
-//!   `redis` feature's `redis::Traced` makes every command of a redis connection a DB span.
+//!   `redis` feature's `redis::Traced` makes every command of a redis connection a DB span;
+//!   the `lambda` feature's `lambda::Layer` traces AWS Lambda invocations and exports their
+//!   spans before each response.
 //! - The `testing` feature adds `testing::SpanCapture` (spans in memory) and
 //!   `testing::Receiver` (a local OTLP/HTTP endpoint).
 #![warn(missing_docs)]
@@ -39,10 +41,17 @@ mod exception;
 mod export;
 mod fast;
 mod guard;
-#[cfg(any(feature = "tower", feature = "actix", feature = "reqwest"))]
-// actix alone has no client side
+#[cfg(any(
+    feature = "tower",
+    feature = "actix",
+    feature = "reqwest",
+    feature = "lambda"
+))]
+// actix and lambda alone have no client side
 #[cfg_attr(not(any(feature = "tower", feature = "reqwest")), allow(dead_code))]
 mod http_span;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "logs")]
 mod logs;
 mod outcome;

@@ -44,7 +44,7 @@ pub(crate) fn record_panic(span: &SpanRef<'_>) {
 }
 
 /// Records a panic caught with `catch_unwind` on `span`, with the message its payload holds.
-#[cfg(any(feature = "tower", feature = "actix"))]
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
 pub(crate) fn record_panic_payload(span: &SpanRef<'_>, payload: &(dyn std::any::Any + Send)) {
     let message = payload_message(payload).unwrap_or_else(|| "panic".to_owned());
     record_panic_message(span, message);

@@ -55,6 +55,8 @@ fn start_traces(
     let builder = SdkTracerProvider::builder()
         .with_sampler(sampler(settings.sampler))
         .with_resource(resource.clone());
+    #[cfg(feature = "lambda")]
+    let mut flusher = None;
     let mut fast = None;
     let builder = match settings.destination() {
         Destination::Console => builder.with_span_processor(ConsoleProcessor::new(
@@ -96,6 +98,10 @@ fn start_traces(
                 },
                 Arc::clone(&report),
             );
+            #[cfg(feature = "lambda")]
+            {
+                flusher = Some(processor.flusher());
+            }
             // `#[traced]` spans skip the SDK's per-span machinery into the same exporter.
             fast = Some(crate::fast::Pipeline::new(
                 settings.sampler,
@@ -110,6 +116,10 @@ fn start_traces(
     };
     let provider = builder.build();
     crate::tracer::set_tracer_provider(provider.clone());
+    #[cfg(feature = "lambda")]
+    if let Some(flusher) = flusher {
+        crate::tracer::set_flusher(flusher);
+    }
     let fast = fast.map(crate::fast::install);
     Guard::new(
         provider,

@@ -18,6 +18,41 @@ pub(crate) const SCOPE_NAME: &str = "mackerel-trace";
 /// reference counting.
 static TRACER: AtomicPtr<SdkTracer> = AtomicPtr::new(std::ptr::null_mut());
 
+/// How the installed pipeline is flushed by a deadline, for the Lambda layer.
+#[cfg(feature = "lambda")]
+static FLUSH: std::sync::RwLock<Option<Flush>> = std::sync::RwLock::new(None);
+
+/// What flushes the spans of the installed pipeline.
+#[cfg(feature = "lambda")]
+#[derive(Clone, Debug)]
+pub(crate) enum Flush {
+    /// Our batch processor's queue: each export is bounded by the deadline too.
+    Queue(crate::export::batch::Flusher<opentelemetry_sdk::trace::SpanData>),
+    /// A provider installed with [`set_tracer_provider`], or the console's: its `force_flush`.
+    Provider(SdkTracerProvider),
+}
+
+/// What flushes the installed pipeline, or `None` when nothing is installed.
+#[cfg(feature = "lambda")]
+pub(crate) fn flush() -> Option<Flush> {
+    FLUSH.read().ok()?.clone()
+}
+
+/// `#[main]`/`init()`'s pipeline: flushed through its queue rather than its provider.
+#[cfg(feature = "lambda")]
+pub(crate) fn set_flusher(
+    flusher: crate::export::batch::Flusher<opentelemetry_sdk::trace::SpanData>,
+) {
+    set_flush(Some(Flush::Queue(flusher)));
+}
+
+#[cfg(feature = "lambda")]
+fn set_flush(flush: Option<Flush>) {
+    if let Ok(mut slot) = FLUSH.write() {
+        *slot = flush;
+    }
+}
+
 /// The tracer `#[traced]` spans go to, or `None` when no pipeline is installed.
 #[inline]
 pub(crate) fn tracer() -> Option<&'static SdkTracer> {
@@ -57,6 +92,8 @@ pub fn set_tracer_provider(provider: SdkTracerProvider) {
 pub(crate) fn install_tracer(provider: SdkTracerProvider) {
     let tracer: &'static mut SdkTracer = Box::leak(Box::new(provider.tracer_with_scope(scope())));
     TRACER.store(tracer, Ordering::Release);
+    #[cfg(feature = "lambda")]
+    set_flush(Some(Flush::Provider(provider.clone())));
     opentelemetry::global::set_tracer_provider(provider);
     pipeline_changed();
 }
@@ -72,6 +109,8 @@ pub(crate) fn scope() -> opentelemetry::InstrumentationScope {
 pub(crate) fn clear_tracer() {
     crate::fast::clear();
     TRACER.store(std::ptr::null_mut(), Ordering::Release);
+    #[cfg(feature = "lambda")]
+    set_flush(None);
     pipeline_changed();
 }
 

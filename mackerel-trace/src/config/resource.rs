@@ -6,7 +6,8 @@ use super::vars::Vars;
 use super::{parse, Config};
 use crate::Error;
 
-/// Resource attributes, lowest precedence first: detected defaults, values set in code,
+/// Resource attributes, lowest precedence first: detected defaults (on AWS Lambda, with the
+/// `lambda` feature, the function's), values set in code,
 /// `OTEL_RESOURCE_ATTRIBUTES`, then `OTEL_SERVICE_NAME` (which the OpenTelemetry spec says
 /// beats `service.name` inside `OTEL_RESOURCE_ATTRIBUTES`).
 pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Vec<KeyValue>, Error> {
@@ -31,6 +32,11 @@ pub(super) fn resolve(config: &Config, vars: &Vars<'_>) -> Result<Vec<KeyValue>,
     attrs.set("process.pid", i64::from(std::process::id()));
     if let Some(executable) = executable {
         attrs.set("process.executable.name", executable);
+    }
+    // On AWS Lambda: cloud.*, faas.*, and the function's name as the default service.name.
+    #[cfg(feature = "lambda")]
+    for kv in crate::lambda::resource_attributes(|name| vars.get(name).map(|(_, value)| value)) {
+        attrs.set(kv.key, kv.value);
     }
 
     if let Some(name) = &config.service_name {

@@ -56,8 +56,9 @@ pub(crate) trait Batched<E>: Send + Sized + 'static {
 
 enum Message<T> {
     Item(Box<T>),
-    /// Export everything queued before this message, then answer.
-    Flush(mpsc::Sender<()>),
+    /// Export everything queued before this message, then answer; by `by` when it names a
+    /// time still ahead (an invocation's deadline), else within the export timeout.
+    Flush(mpsc::Sender<()>, Option<Instant>),
     /// Export everything queued, answer, and stop.
     Shutdown(mpsc::Sender<()>),
     /// Items wait elsewhere ([`Batched::collect`]): a batch of them is ready.
@@ -147,12 +148,24 @@ impl<T: Send + 'static> Queue<T> {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.control(Message::Flush, Instant::now() + Duration::from_secs(30))
+        control(
+            &self.sender,
+            |ack| Message::Flush(ack, None),
+            Instant::now() + Duration::from_secs(30),
+        )
+    }
+
+    /// A handle that flushes this queue from anywhere, for as long as the worker runs.
+    #[cfg(feature = "lambda")]
+    fn flusher(&self) -> Flusher<T> {
+        Flusher {
+            sender: self.sender.clone(),
+        }
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         let deadline = Instant::now() + timeout;
-        let result = self.control(Message::Shutdown, deadline);
+        let result = control(&self.sender, Message::Shutdown, deadline);
         if result.is_ok() {
             if let Some(worker) = self.worker.lock().ok().and_then(|mut w| w.take()) {
                 let _ = worker.join();
@@ -172,36 +185,73 @@ impl<T: Send + 'static> Queue<T> {
         self.report.maybe_print(true);
         result
     }
+}
 
-    /// Sends a control message, waiting for queue space no later than `deadline`.
-    fn control(
-        &self,
-        make: fn(mpsc::Sender<()>) -> Message<T>,
-        deadline: Instant,
-    ) -> OTelSdkResult {
-        let (ack, acked) = mpsc::channel();
-        let mut message = make(ack);
-        loop {
-            match self.sender.try_send(message) {
-                Ok(()) => break,
-                Err(TrySendError::Disconnected(_)) => return Err(OTelSdkError::AlreadyShutdown),
-                Err(TrySendError::Full(back)) => {
-                    if Instant::now() >= deadline {
-                        return Err(OTelSdkError::Timeout(Duration::ZERO));
-                    }
-                    message = back;
-                    std::thread::sleep(Duration::from_millis(1));
+/// Flushes a queue and waits for the answer no later than a deadline, without holding the
+/// processor: what the Lambda layer calls after each invocation.
+#[cfg(feature = "lambda")]
+pub(crate) struct Flusher<T> {
+    sender: SyncSender<Message<T>>,
+}
+
+#[cfg(feature = "lambda")]
+impl<T> Clone for Flusher<T> {
+    fn clone(&self) -> Self {
+        Flusher {
+            sender: self.sender.clone(),
+        }
+    }
+}
+
+#[cfg(feature = "lambda")]
+impl<T> std::fmt::Debug for Flusher<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flusher").finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "lambda")]
+impl<T> Flusher<T> {
+    /// Exports everything queued so far, each request bounded by `deadline` as well as by the
+    /// export timeout; blocks until the worker answers or `deadline` passes.
+    pub(crate) fn flush_until(&self, deadline: Instant) -> OTelSdkResult {
+        control(
+            &self.sender,
+            |ack| Message::Flush(ack, Some(deadline)),
+            deadline,
+        )
+    }
+}
+
+/// Sends a control message, waiting for queue space no later than `deadline`, then for the
+/// worker's answer no later than `deadline`.
+fn control<T>(
+    sender: &SyncSender<Message<T>>,
+    make: impl FnOnce(mpsc::Sender<()>) -> Message<T>,
+    deadline: Instant,
+) -> OTelSdkResult {
+    let (ack, acked) = mpsc::channel();
+    let mut message = make(ack);
+    loop {
+        match sender.try_send(message) {
+            Ok(()) => break,
+            Err(TrySendError::Disconnected(_)) => return Err(OTelSdkError::AlreadyShutdown),
+            Err(TrySendError::Full(back)) => {
+                if Instant::now() >= deadline {
+                    return Err(OTelSdkError::Timeout(Duration::ZERO));
                 }
+                message = back;
+                std::thread::sleep(Duration::from_millis(1));
             }
         }
-        let wait = deadline.saturating_duration_since(Instant::now());
-        match acked.recv_timeout(wait) {
-            Ok(()) => Ok(()),
-            Err(RecvTimeoutError::Timeout) => Err(OTelSdkError::Timeout(wait)),
-            Err(RecvTimeoutError::Disconnected) => Err(OTelSdkError::InternalFailure(
-                "the export thread stopped".to_owned(),
-            )),
-        }
+    }
+    let wait = deadline.saturating_duration_since(Instant::now());
+    match acked.recv_timeout(wait) {
+        Ok(()) => Ok(()),
+        Err(RecvTimeoutError::Timeout) => Err(OTelSdkError::Timeout(wait)),
+        Err(RecvTimeoutError::Disconnected) => Err(OTelSdkError::InternalFailure(
+            "the export thread stopped".to_owned(),
+        )),
     }
 }
 
@@ -245,9 +295,9 @@ impl<T: Batched<E>, E> Worker<T, E> {
                         next_export = Instant::now() + self.config.schedule_delay;
                     }
                 }
-                Ok(Message::Flush(ack)) => {
+                Ok(Message::Flush(ack, by)) => {
                     T::collect(&mut self.batch);
-                    self.export();
+                    self.export_by(by);
                     let _ = ack.send(());
                 }
                 Ok(Message::Shutdown(ack)) => {
@@ -272,8 +322,16 @@ impl<T: Batched<E>, E> Worker<T, E> {
         }
     }
 
-    /// Exports the batch in as many requests as its size bound needs.
+    /// Exports the batch in as many requests as its size bound needs, each within the export
+    /// timeout.
     fn export(&mut self) {
+        self.export_by(None);
+    }
+
+    /// [`export`](Self::export), each request also bounded by `by` when that is still ahead.
+    /// A flush whose invocation stopped waiting (its deadline passed while an earlier export
+    /// held the worker) still gets the whole export timeout: late beats lost.
+    fn export_by(&mut self, by: Option<Instant>) {
         if self.batch.is_empty() {
             return;
         }
@@ -302,7 +360,7 @@ impl<T: Batched<E>, E> Worker<T, E> {
             let new_group = !groups.iter().any(|&first| request[first].same_scope(&item));
             let added = item_len + if new_group { scope_len } else { 0 };
             if request_len + added > limit {
-                self.send(std::mem::take(&mut request));
+                self.send(std::mem::take(&mut request), by);
                 request_len = self.resource_len + scope_len + item_len;
                 groups.clear();
                 groups.push(0);
@@ -314,18 +372,21 @@ impl<T: Batched<E>, E> Worker<T, E> {
             }
             request.push(item);
         }
-        self.send(request);
+        self.send(request, by);
     }
 
-    /// One export call, bounded by the export timeout.
-    fn send(&mut self, request: Vec<T>) {
+    /// One export call, bounded by the export timeout and by `by` when that is still ahead.
+    fn send(&mut self, request: Vec<T>, by: Option<Instant>) {
         if request.is_empty() {
             return;
         }
         let items = request.len();
-        self.target
-            .deadline
-            .set(Instant::now() + self.config.export_timeout);
+        let now = Instant::now();
+        let timeout = now + self.config.export_timeout;
+        let deadline = by
+            .filter(|&by| by > now)
+            .map_or(timeout, |by| by.min(timeout));
+        self.target.deadline.set(deadline);
         // An exporter bug must cost items, never the application: contain any panic here.
         let exported = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             T::export(&self.target.exporter, request)

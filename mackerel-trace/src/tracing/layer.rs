@@ -67,6 +67,9 @@ impl Filters {
     }
 
     fn wants(&self, meta: &Metadata<'_>) -> bool {
+        if is_opentelemetry_diagnostic(meta) {
+            return false;
+        }
         #[cfg(feature = "logs")]
         if self.logs_want(meta) {
             return true;
@@ -128,6 +131,14 @@ impl<S> layer::Filter<S> for LevelFilter {
     fn max_level_hint(&self) -> Option<tracing_core::LevelFilter> {
         Some(self.filters.max_level_hint())
     }
+}
+
+/// OpenTelemetry's own diagnostics: the events its crates emit when any crate in the build turns
+/// on their `internal-logs` feature (targets `opentelemetry`, `opentelemetry_sdk`,
+/// `opentelemetry-otlp`, ...). Never the application's telemetry, and a failing export's report
+/// exported as a log record would feed on itself.
+fn is_opentelemetry_diagnostic(meta: &Metadata<'_>) -> bool {
+    meta.is_event() && meta.target().starts_with("opentelemetry")
 }
 
 /// The most verbose level `targets` enables.
@@ -256,6 +267,9 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let meta = event.metadata();
+        if is_opentelemetry_diagnostic(meta) {
+            return;
+        }
         let spans = self.filters.spans_want(meta);
         #[cfg(feature = "logs")]
         let logger = crate::logs::logger().filter(|_| self.filters.logs_want(meta));

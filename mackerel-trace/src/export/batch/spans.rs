@@ -7,6 +7,8 @@ use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
+#[cfg(feature = "lambda")]
+use super::Flusher;
 use super::{BatchConfig, Batched, ExportTarget, Queue};
 use crate::export::report::Report;
 use crate::export::size;
@@ -33,6 +35,12 @@ impl BatchProcessor {
         BatchProcessor {
             queue: Queue::start(target, config, report),
         }
+    }
+
+    /// Flushes this processor's queue by a deadline, from wherever the tracer is used.
+    #[cfg(feature = "lambda")]
+    pub(crate) fn flusher(&self) -> Flusher<SpanData> {
+        self.queue.flusher()
     }
 }
 
