@@ -30,6 +30,8 @@
 //! after the router has run, so overlapping patterns told apart by guards (`#[get]` and
 //! `#[post]` on `/items/recommend` and `/items/{key}`) are named right. A request no resource
 //! took (a 404 from the default service) has no route and is listed by its path.
+//!
+//! Health checks and readiness probes are left untraced with [`Middleware::untraced`].
 
 mod body;
 mod middleware;

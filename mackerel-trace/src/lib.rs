@@ -75,6 +75,8 @@ pub mod tower;
 mod tracer;
 #[cfg(feature = "tracing")]
 pub mod tracing;
+#[cfg(any(feature = "tower", feature = "actix"))]
+mod untraced;
 mod value;
 
 pub use config::{init, Config};

@@ -15,6 +15,10 @@
 //! With axum (feature `axum`), add the server layer last with `Router::layer`, so that the
 //! matched route is known: `Router::new().route(..).layer(ServerLayer::new())`.
 //!
+//! Health checks and readiness probes are left untraced with
+//! [`ServerLayer::untraced`]; a server with no route templates of its own (hyper, warp) names
+//! its routes with [`ServerLayer::route_with`].
+//!
 //! # gRPC
 //!
 //! The same layers trace gRPC calls, recognised by their `content-type`
@@ -70,6 +74,7 @@
 mod body;
 mod client;
 mod grpc;
+mod route;
 mod server;
 
 pub use body::TracedBody;

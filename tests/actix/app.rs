@@ -9,10 +9,11 @@ use std::time::Duration;
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Service as _, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::web::{self, Bytes};
-use actix_web::{get, post, App, HttpResponse};
+use actix_web::{get, post, App, HttpRequest, HttpResponse};
 use mackerel_trace::opentelemetry::baggage::BaggageExt as _;
 use mackerel_trace::opentelemetry::trace::TraceContextExt as _;
 use mackerel_trace::opentelemetry::Context;
+use mackerel_trace::reqwest::RequestBuilderExt as _;
 use mackerel_trace::traced;
 use tokio::sync::mpsc;
 
@@ -80,6 +81,28 @@ async fn panics() -> &'static str {
     panic!("handler exploded")
 }
 
+#[traced]
+fn check_database() -> &'static str {
+    "ok"
+}
+
+/// A health check that checks a database and calls another service (this one), returning the
+/// `traceparent` that service was sent.
+async fn healthz(request: HttpRequest) -> String {
+    assert_eq!(check_database(), "ok");
+    let url = format!("http://{}/traceparent", request.connection_info().host());
+    let response = reqwest::Client::new().get(url).send_traced().await.unwrap();
+    response.text().await.unwrap()
+}
+
+async fn traceparent(request: HttpRequest) -> String {
+    request
+        .headers()
+        .get("traceparent")
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
 /// The receiving end of the streaming body, handed to the next `/stream` request.
 pub type Gate = Mutex<Option<mpsc::UnboundedReceiver<Bytes>>>;
 
@@ -108,6 +131,7 @@ async fn stream(gate: web::Data<Gate>) -> HttpResponse {
 
 pub fn app(
     gate: web::Data<Gate>,
+    middleware: mackerel_trace::actix::Middleware,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -136,6 +160,12 @@ pub fn app(
         .route("/baggage", web::get().to(baggage))
         .route("/panic", web::get().to(panics))
         .route("/stream", web::get().to(stream))
+        .route("/healthz", web::get().to(healthz))
+        .route(
+            "/health/{probe}",
+            web::get().to(|| async { check_database() }),
+        )
+        .route("/traceparent", web::get().to(traceparent))
         .service(
             // A middleware that fails instead of answering: actix sends the error's response.
             web::scope("/maintenance")
@@ -151,5 +181,5 @@ pub fn app(
             authorize();
             service.call(request)
         })
-        .wrap(mackerel_trace::actix::Middleware::new())
+        .wrap(middleware)
 }

@@ -3,7 +3,7 @@
 //! captured in memory as they end. What Mackerel's HTTP view reads is checked on the spans:
 //! kind, name, method, route (the resource that handled the request, with overlapping
 //! patterns), status code as an int, error status, parent links, the span current inside the
-//! handler, the body's end, panics, and the W3C context in.
+//! handler, the body's end, panics, the W3C context in, and paths left untraced.
 //!
 //! `app` is the app, `server` serves it and finds spans; the rest are the tests.
 
@@ -12,3 +12,4 @@ mod body;
 mod routes;
 mod server;
 mod spans;
+mod untraced;

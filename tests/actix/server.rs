@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use actix_web::HttpServer;
+use mackerel_trace::actix::Middleware;
 use mackerel_trace::opentelemetry::trace::{SpanKind, Status};
 use mackerel_trace::opentelemetry::Value;
 use mackerel_trace::opentelemetry_sdk::trace::SpanData;
@@ -26,6 +27,15 @@ where
     F: FnOnce(String, reqwest::Client, Served) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    with_middleware(Middleware::new(), body)
+}
+
+/// [`with_server`], with `middleware` outermost in the app.
+pub fn with_middleware<F, Fut>(middleware: Middleware, body: F) -> Vec<SpanData>
+where
+    F: FnOnce(String, reqwest::Client, Served) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let _one = exclusive();
     let capture = SpanCapture::install();
     let gate = web::Data::new(Gate::default());
@@ -33,7 +43,7 @@ where
     let server_gate = gate.clone();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let server = HttpServer::new(move || app(server_gate.clone()))
+            let server = HttpServer::new(move || app(server_gate.clone(), middleware.clone()))
                 .workers(1)
                 .disable_signals()
                 .shutdown_timeout(1)

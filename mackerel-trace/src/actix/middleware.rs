@@ -16,6 +16,7 @@ use opentelemetry::Context;
 use super::body::TracedBody;
 use super::request;
 use crate::current::MirrorSlot;
+use crate::untraced::{self, UntracedPaths};
 use crate::{http_span, panic};
 
 /// Traces every request to an actix-web 4 app (or scope, or resource) as a SERVER span.
@@ -35,6 +36,8 @@ use crate::{http_span, panic};
 /// inside (whose status is that of the response actix makes of it), is named `{method}`.
 /// Wrap it last, so that it is the outermost middleware and its span covers the others.
 ///
+/// Health checks and readiness probes can be left untraced ([`untraced`](Self::untraced)).
+///
 /// ```
 /// use actix_web::{web, App};
 ///
@@ -46,16 +49,61 @@ use crate::{http_span, panic};
 ///     .route("/orders/{id}", web::get().to(order))
 ///     .wrap(mackerel_trace::actix::Middleware::new());
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct Middleware {
-    _private: (),
+    untraced: UntracedPaths,
 }
 
 impl Middleware {
-    /// The middleware.
+    /// The middleware: every request traced.
     pub fn new() -> Self {
         Middleware::default()
+    }
+
+    /// Leaves requests for `paths` untraced: health checks and readiness probes, which
+    /// Mackerel's guide recommends dropping (a probe every few seconds is thousands of spans
+    /// a day).
+    ///
+    /// A path is matched exactly against the request's path, byte for byte, without the
+    /// query string (`/healthz` matches `/healthz?verbose`, not `/healthz/`); one that ends in
+    /// `*` matches every path that starts with what comes before the `*` (`/health/*` matches
+    /// `/health/live` and `/health/ready`, not `/health`). The path is the whole request path,
+    /// whether the middleware wraps the app or a scope. Calling it again adds to the paths.
+    ///
+    /// An untraced request has no span, and its handler (and every middleware inside this
+    /// one) runs in an unsampled context: a remote parent with new ids whose flags say "not
+    /// sampled". With a parent-based sampler (the default, `parentbased_always_on`, and every
+    /// `parentbased_*`), nothing it calls records a span: `#[traced]` functions, `tracing`
+    /// spans, client calls. The requests it sends carry that parent in `traceparent` (flags
+    /// `00`), so services that follow their caller's decision do not trace them either. A
+    /// sampler that ignores the parent (`always_on`, `traceidratio`) samples spans below an
+    /// untraced handler as it samples everything else, and they have a parent that is never
+    /// exported.
+    ///
+    /// With no untraced paths (the default), the check costs one branch per request.
+    ///
+    /// # Panics
+    ///
+    /// When a path does not start with `/` (no request would ever match it), or has a `*`
+    /// anywhere but at its end.
+    ///
+    /// ```
+    /// use actix_web::{web, App, HttpResponse};
+    ///
+    /// let app = App::new()
+    ///     .route("/healthz", web::get().to(HttpResponse::Ok))
+    ///     .route("/health/{probe}", web::get().to(HttpResponse::Ok))
+    ///     .wrap(mackerel_trace::actix::Middleware::new().untraced(["/healthz", "/health/*"]));
+    /// ```
+    #[track_caller]
+    pub fn untraced<I>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.untraced.add(paths);
+        self
     }
 }
 
@@ -71,7 +119,10 @@ where
     type Future = Ready<Result<MiddlewareService<S>, ()>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(MiddlewareService { service }))
+        ready(Ok(MiddlewareService {
+            service,
+            untraced: self.untraced.clone(),
+        }))
     }
 }
 
@@ -98,6 +149,7 @@ where
 #[derive(Debug)]
 pub struct MiddlewareService<S> {
     service: S,
+    untraced: UntracedPaths,
 }
 
 impl<S, B> Service<ServiceRequest> for MiddlewareService<S>
@@ -114,8 +166,17 @@ where
     }
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let span = request::start(&request);
-        let cx = span.clone().unwrap_or_else(Context::current);
+        let untraced = self.untraced.contains(request.path());
+        let span = if untraced {
+            None
+        } else {
+            request::start(&request)
+        };
+        let cx = match &span {
+            Some(cx) => cx.clone(),
+            None if untraced => untraced::unsampled_context(),
+            None => Context::current(),
+        };
         // What the inner services do before their future is first polled (routing, a
         // middleware's synchronous part) runs with the span current too.
         let inner = {
@@ -126,6 +187,7 @@ where
             inner,
             cx,
             span,
+            untraced,
             mirror: MirrorSlot::default(),
         }
     }
@@ -150,9 +212,12 @@ pin_project_lite::pin_project! {
     pub struct MiddlewareFuture<F> {
         #[pin]
         inner: F,
-        // The span's context, or the one current at `call` when no pipeline is installed.
+        // The span's context, an untraced request's unsampled one, or the one current at
+        // `call` when no pipeline is installed.
         cx: Context,
         span: Option<Context>,
+        // A path left untraced: `cx` is unsampled, and no span is started below it.
+        untraced: bool,
         // The span shown to `tracing` too, so that what carries `tracing::Span::current()` to
         // another thread (sqlx's SQLite worker) carries the request's span.
         mirror: MirrorSlot,
@@ -169,7 +234,7 @@ where
         let this = self.project();
         let inner = this.inner;
         let _attached = this.cx.clone().attach();
-        let _mirror = if this.span.is_some() {
+        let _mirror = if this.span.is_some() || *this.untraced {
             this.mirror.enter()
         } else {
             None

@@ -11,13 +11,16 @@ use opentelemetry::Context;
 use super::grpc::GrpcCall;
 use crate::exception;
 
-/// What a body ends when it ends.
+/// What a body ends when it ends (or, for an untraced call, keeps current while polled).
 #[derive(Debug)]
 enum Ending {
     /// An HTTP server span.
     Http(Context),
     /// A gRPC call's span, server or client: its status comes with the end of the stream.
     Grpc(GrpcCall),
+    /// No span: an untraced gRPC call's unsampled context, current while its stream is
+    /// polled, when a streaming handler does its work.
+    Unsampled(Context),
 }
 
 pin_project_lite::pin_project! {
@@ -45,7 +48,7 @@ pin_project_lite::pin_project! {
             match this.project().ending.take() {
                 Some(Ending::Http(cx)) => cx.span().end(),
                 Some(Ending::Grpc(call)) => call.dropped(),
-                None => {}
+                Some(Ending::Unsampled(_)) | None => {}
             }
         }
     }
@@ -65,6 +68,15 @@ impl<B> TracedBody<B> {
         TracedBody {
             inner,
             ending: None,
+        }
+    }
+
+    /// `inner`, with `cx` (an untraced gRPC call's unsampled context) current while it is
+    /// polled.
+    pub(super) fn unsampled(inner: B, cx: Context) -> Self {
+        TracedBody {
+            inner,
+            ending: Some(Ending::Unsampled(cx)),
         }
     }
 
@@ -92,6 +104,7 @@ where
         // A streaming gRPC handler's work is done as its response is polled: in its span.
         let _attached = match this.ending {
             Some(Ending::Grpc(call)) => call.attach_on_server(),
+            Some(Ending::Unsampled(cx)) => Some(cx.clone().attach()),
             _ => None,
         };
         let polled = this.inner.as_mut().poll_frame(task);
@@ -113,7 +126,7 @@ where
             Poll::Ready(None) => match this.ending.take() {
                 Some(Ending::Http(cx)) => cx.span().end(),
                 Some(Ending::Grpc(call)) => call.end_of_stream(),
-                None => {}
+                Some(Ending::Unsampled(_)) | None => {}
             },
             Poll::Ready(Some(Err(error))) => match this.ending.take() {
                 Some(Ending::Http(cx)) => {
@@ -127,7 +140,7 @@ where
                 Some(Ending::Grpc(call)) => {
                     call.failed(std::any::type_name::<B::Error>(), error.to_string());
                 }
-                None => {}
+                Some(Ending::Unsampled(_)) | None => {}
             },
             Poll::Pending => {}
         }
