@@ -236,3 +236,35 @@ fn sampling_follows_the_parent_and_the_ratio_as_the_sdk_decides() {
         names(&receiver.spans())
     );
 }
+
+thread_local! {
+    /// A traced future a thread-local holds: dropped, unfinished, as the thread is torn down.
+    static HELD: std::cell::RefCell<Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn a_span_that_ends_while_its_thread_is_torn_down_is_exported() {
+    let spans = run(&[], 2, || {
+        std::thread::spawn(|| {
+            HELD.with(|held| {
+                let mut future: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> =
+                    Box::pin(waits());
+                let mut task = std::task::Context::from_waker(std::task::Waker::noop());
+                assert!(future.as_mut().poll(&mut task).is_pending());
+                *held.borrow_mut() = Some(future);
+            });
+            // The thread's span buffer is set up after HELD: torn down before it.
+            step(1);
+        })
+        .join()
+        .unwrap();
+    });
+    assert!(
+        spans.iter().any(|s| s.name() == "step"),
+        "{:?}",
+        names(&spans)
+    );
+    let waited = by_name(&spans, "waits");
+    assert!(waited.event("cancelled").is_some());
+}

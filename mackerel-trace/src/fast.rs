@@ -587,6 +587,10 @@ mod buffer {
 
     static REGISTRY: Mutex<Vec<Arc<ThreadBuffer>>> = Mutex::new(Vec::new());
 
+    /// Records of spans that ended while their thread was being torn down (a future dropped by
+    /// a thread-local's destructor), when the thread's own buffer is gone: shared, but rare.
+    static ORPHANS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
+
     #[derive(Default)]
     struct Local {
         buffer: OnceCell<Arc<ThreadBuffer>>,
@@ -628,7 +632,12 @@ mod buffer {
     #[inline]
     pub(super) fn push(record: Box<Record>) {
         let pipeline = record.pipeline;
+        // The record comes back when the thread-local is gone.
+        let mut record = Some(record);
         let pushed = LOCAL.try_with(|local| {
+            let Some(record) = record.take() else {
+                return Err(());
+            };
             let buffer = local.buffer.get_or_init(register);
             let mut inner = lock(&buffer.inner);
             if inner.len >= pipeline.max_buffered {
@@ -658,8 +667,15 @@ mod buffer {
                     pipeline.nudge.nudge();
                 }
             }
-            // A full buffer, or a thread being torn down.
-            _ => pipeline.report.dropped_queue_full(),
+            Ok(Err(())) => pipeline.report.dropped_queue_full(),
+            // The thread is being torn down and its buffer is gone.
+            Err(_) => {
+                let mut orphans = lock(&ORPHANS);
+                match record.take() {
+                    Some(record) if orphans.len() < pipeline.max_buffered => orphans.push(*record),
+                    _ => pipeline.report.dropped_queue_full(),
+                }
+            }
         }
     }
 
@@ -674,6 +690,10 @@ mod buffer {
             registry.retain(|buffer| Arc::strong_count(buffer) > 2);
             all
         };
+        let orphans = std::mem::take(&mut *lock(&ORPHANS));
+        for record in orphans {
+            take(record);
+        }
         for buffer in buffers {
             let Inner { current, full, .. } = {
                 let mut inner = lock(&buffer.inner);
