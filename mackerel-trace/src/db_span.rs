@@ -7,7 +7,7 @@ mod sql;
 
 use std::time::SystemTime;
 
-use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{SpanKind, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 
 use crate::tracer;
@@ -89,15 +89,14 @@ impl<'a> DbQuery<'a> {
             endpoint.attributes(&mut attributes);
         }
         attributes.push(KeyValue::new("db.query.text", self.text));
-        let mut builder = tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Client)
-            .with_attributes(attributes);
-        if let Some(start) = start {
-            builder = builder.with_start_time(start);
-        }
-        let span = builder.start_with_context(tracer, parent);
-        Some(parent.with_span(span))
+        Some(crate::tracer::start_span(
+            tracer,
+            name,
+            SpanKind::Client,
+            attributes,
+            start,
+            parent,
+        ))
     }
 }
 

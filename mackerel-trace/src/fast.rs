@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId,
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId,
 };
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{
@@ -143,6 +143,65 @@ pub(crate) enum Begun {
 /// state.
 #[inline(always)]
 pub(crate) fn begin(pipeline: &'static Pipeline, site: &'static CallSite, cx: &Context) -> Begun {
+    begin_span(pipeline, Some(site), site.kind.clone(), cx)
+}
+
+/// A span of an integration (a server or client request, a query) under `parent`, named
+/// `name`, with `attributes`, started at `start` (now when `None`), as the SDK tracer would
+/// start it; the context to make current.
+#[cfg_attr(
+    not(any(
+        feature = "tower",
+        feature = "actix",
+        feature = "lambda",
+        feature = "reqwest",
+        feature = "tracing",
+        feature = "diesel",
+        feature = "redis"
+    )),
+    allow(dead_code)
+)]
+pub(crate) fn start_span(
+    pipeline: &'static Pipeline,
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    attributes: Vec<KeyValue>,
+    start: Option<SystemTime>,
+    parent: &Context,
+) -> Context {
+    match begin_span(pipeline, None, kind, parent) {
+        Begun::Recording(mut span) => {
+            let limit = pipeline.limits.max_attributes_per_span as usize;
+            if let Some(record) = span.record.as_deref_mut() {
+                if let Some(start) = start {
+                    record.start = start;
+                }
+                record.extras = Some(Box::new(Extras {
+                    name: Some(name),
+                    ..Extras::default()
+                }));
+                if attributes.len() <= limit {
+                    // Kept as they come: no copy.
+                    record.attributes.more = attributes;
+                } else {
+                    for attribute in attributes {
+                        span.push_attribute(attribute);
+                    }
+                }
+            }
+            parent.with_span(span)
+        }
+        Begun::NotRecording(span_context) => parent.with_remote_span_context(span_context),
+    }
+}
+
+#[inline(always)]
+fn begin_span(
+    pipeline: &'static Pipeline,
+    site: Option<&'static CallSite>,
+    kind: SpanKind,
+    cx: &Context,
+) -> Begun {
     if cx.is_telemetry_suppressed() {
         return Begun::NotRecording(SpanContext::empty_context());
     }
@@ -189,6 +248,7 @@ pub(crate) fn begin(pipeline: &'static Pipeline, site: &'static CallSite, cx: &C
         record: Some(buffer::boxed(Record {
             pipeline,
             site,
+            kind,
             span_context,
             parent_span_id,
             parent_is_remote,
@@ -238,7 +298,9 @@ fn by_ratio(ratio: f64, trace_id: TraceId) -> bool {
 /// A finished span as the calling thread keeps it until the export thread takes it.
 pub(crate) struct Record {
     pipeline: &'static Pipeline,
-    site: &'static CallSite,
+    /// The traced function; `None` for an integration's span (named in `extras`).
+    site: Option<&'static CallSite>,
+    kind: SpanKind,
     span_context: SpanContext,
     parent_span_id: SpanId,
     parent_is_remote: bool,
@@ -385,7 +447,12 @@ impl FastSpan {
     fn with_room(&mut self) -> Option<&mut Record> {
         let limit = self.pipeline.limits.max_attributes_per_span as usize;
         let record = self.record.as_deref_mut()?;
-        if CODE_ATTRIBUTES + record.attributes.len() < limit {
+        let code = if record.site.is_some() {
+            CODE_ATTRIBUTES
+        } else {
+            0
+        };
+        if code + record.attributes.len() < limit {
             Some(record)
         } else {
             record.dropped_attributes += 1;
@@ -507,7 +574,9 @@ impl Record {
         let site = self.site;
         let limits = self.pipeline.limits;
         let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + self.attributes.len());
-        attributes.extend(site.code_attributes());
+        if let Some(site) = site {
+            attributes.extend(site.code_attributes());
+        }
         self.attributes.into_key_values(&mut attributes);
         let mut dropped_attributes_count = self.dropped_attributes;
         let limit = limits.max_attributes_per_span as usize;
@@ -525,8 +594,8 @@ impl Record {
             span_context: self.span_context,
             parent_span_id: self.parent_span_id,
             parent_span_is_remote: self.parent_is_remote,
-            span_kind: site.kind.clone(),
-            name: name.unwrap_or(Cow::Borrowed(site.name)),
+            span_kind: self.kind,
+            name: name.unwrap_or(Cow::Borrowed(site.map_or("", |site| site.name))),
             start_time: self.start,
             end_time: self.end,
             attributes,

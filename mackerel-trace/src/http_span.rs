@@ -2,7 +2,7 @@
 //! `actix`, `lambda` and `reqwest` integrations: what Mackerel's HTTP view reads (method,
 //! route or path, status).
 
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 
 use crate::tracer;
@@ -66,12 +66,14 @@ pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Opt
     let tracer = tracer::tracer()?;
     let mut attributes = Vec::with_capacity(10);
     let (method, route) = server_attributes(request, &mut attributes);
-    let span = tracer
-        .span_builder(server_span_name(method, route))
-        .with_kind(SpanKind::Server)
-        .with_attributes(attributes)
-        .start_with_context(tracer, parent);
-    Some(parent.with_span(span))
+    Some(tracer::start_span(
+        tracer,
+        server_span_name(method, route),
+        SpanKind::Server,
+        attributes,
+        None,
+        parent,
+    ))
 }
 
 /// The attributes of a server span that describe the HTTP request (also carried by gRPC
@@ -167,13 +169,14 @@ pub(crate) fn start_client(request: &ClientRequest<'_>) -> Option<Context> {
     }
     attributes.push(KeyValue::new("url.full", full_url(request)));
     let name = if method == "_OTHER" { "HTTP" } else { method };
-    let parent = Context::current();
-    let span = tracer
-        .span_builder(name)
-        .with_kind(SpanKind::Client)
-        .with_attributes(attributes)
-        .start_with_context(tracer, &parent);
-    Some(parent.with_span(span))
+    Some(tracer::start_span(
+        tracer,
+        name,
+        SpanKind::Client,
+        attributes,
+        None,
+        &Context::current(),
+    ))
 }
 
 /// The port a client connects to: the URL's, or its scheme's default.

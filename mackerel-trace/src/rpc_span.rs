@@ -3,7 +3,7 @@
 //! generated from: `rpc.system.name`, a fully qualified `rpc.method`, `rpc.response.status_code`
 //! as the code's name, and which codes are errors on which side.
 
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 
 use crate::http_span::{self, ServerRequest};
@@ -172,12 +172,14 @@ pub(crate) fn start_server(request: &ServerRequest<'_>, parent: &Context) -> Opt
     let route = method_of(request.path).map(|_| request.path);
     http_span::server_attributes(&ServerRequest { route, ..*request }, &mut attributes);
     let name = rpc_attributes(request.path, &mut attributes);
-    let span = tracer
-        .span_builder(name)
-        .with_kind(SpanKind::Server)
-        .with_attributes(attributes)
-        .start_with_context(tracer, parent);
-    Some(parent.with_span(span))
+    Some(tracer::start_span(
+        tracer,
+        name,
+        SpanKind::Server,
+        attributes,
+        None,
+        parent,
+    ))
 }
 
 /// What a gRPC client span is started from: the request's path and, when the URI carries
@@ -201,13 +203,14 @@ pub(crate) fn start_client(call: &ClientCall<'_>) -> Option<Context> {
             attributes.push(KeyValue::new("server.port", i64::from(port)));
         }
     }
-    let parent = Context::current();
-    let span = tracer
-        .span_builder(name)
-        .with_kind(SpanKind::Client)
-        .with_attributes(attributes)
-        .start_with_context(tracer, &parent);
-    Some(parent.with_span(span))
+    Some(tracer::start_span(
+        tracer,
+        name,
+        SpanKind::Client,
+        attributes,
+        None,
+        &Context::current(),
+    ))
 }
 
 /// Records the call's status: `rpc.response.status_code`, and for a failure on `side`,

@@ -98,6 +98,43 @@ pub(crate) fn install_tracer(provider: SdkTracerProvider) {
     pipeline_changed();
 }
 
+/// Starts an integration's span (a server or client request, a query) on `tracer`, child of
+/// `parent`, and returns `parent` with it current: down the fast path under mackerel-trace's own
+/// pipeline, through the SDK otherwise. `start` is the start time when it is not now.
+#[cfg_attr(
+    not(any(
+        feature = "tower",
+        feature = "actix",
+        feature = "lambda",
+        feature = "reqwest",
+        feature = "tracing",
+        feature = "diesel",
+        feature = "redis"
+    )),
+    allow(dead_code)
+)]
+pub(crate) fn start_span(
+    tracer: &'static SdkTracer,
+    name: impl Into<std::borrow::Cow<'static, str>>,
+    kind: opentelemetry::trace::SpanKind,
+    attributes: Vec<opentelemetry::KeyValue>,
+    start: Option<std::time::SystemTime>,
+    parent: &opentelemetry::Context,
+) -> opentelemetry::Context {
+    use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
+    if let Some(pipeline) = crate::fast::pipeline() {
+        return crate::fast::start_span(pipeline, name.into(), kind, attributes, start, parent);
+    }
+    let mut builder = tracer
+        .span_builder(name)
+        .with_kind(kind)
+        .with_attributes(attributes);
+    if let Some(start) = start {
+        builder = builder.with_start_time(start);
+    }
+    parent.with_span(builder.start_with_context(tracer, parent))
+}
+
 /// The scope `#[traced]` spans are recorded under.
 pub(crate) fn scope() -> opentelemetry::InstrumentationScope {
     opentelemetry::InstrumentationScope::builder(SCOPE_NAME)

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{SpanKind, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 use serde::Serialize;
 
@@ -42,12 +42,7 @@ pub(super) fn start(context: &lambda_runtime::Context, trigger: &Trigger) -> Opt
                 "" => "invocation".to_owned(),
                 name => name.to_owned(),
             };
-            let span = tracer
-                .span_builder(name)
-                .with_kind(SpanKind::Server)
-                .with_attributes(attributes)
-                .start_with_context(tracer, &parent);
-            parent.with_span(span)
+            tracer::start_span(tracer, name, SpanKind::Server, attributes, None, &parent)
         }
     };
     Some(cx)

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::subscriber::Interest;
@@ -193,15 +193,15 @@ where
             .name
             .take()
             .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
-        let otel_span = tracer
-            .span_builder(name)
-            .with_kind(fields.kind.clone().unwrap_or(SpanKind::Internal))
-            .with_attributes(std::mem::take(&mut fields.attributes))
-            .start_with_context(tracer, &parent);
-        span.extensions_mut().insert(Mirrored {
-            cx: parent.with_span(otel_span),
-            owned: true,
-        });
+        let cx = tracer::start_span(
+            tracer,
+            name,
+            fields.kind.clone().unwrap_or(SpanKind::Internal),
+            std::mem::take(&mut fields.attributes),
+            None,
+            &parent,
+        );
+        span.extensions_mut().insert(Mirrored { cx, owned: true });
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
