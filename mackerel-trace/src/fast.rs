@@ -609,8 +609,8 @@ impl Record {
 }
 
 /// Drains every thread's finished records into `batch`, as `SpanData`. On the export thread.
-pub(crate) fn drain(batch: &mut Vec<SpanData>) {
-    buffer::drain(|record| batch.push(record.into_span_data()));
+pub(crate) fn drain(batch: &mut Vec<SpanData>, limit: usize) -> usize {
+    buffer::drain(limit, |record| batch.push(record.into_span_data()))
 }
 
 /// Per-thread buffers of finished records, the registry the export thread drains, and the
@@ -748,32 +748,44 @@ mod buffer {
         }
     }
 
-    /// Hands every buffered record to `take`, returns the emptied boxes to their threads, and
-    /// forgets the buffers of threads that are gone.
-    pub(super) fn drain(mut take: impl FnMut(Record)) {
-        let buffers: Vec<Arc<ThreadBuffer>> = {
-            let mut registry = lock(&REGISTRY);
-            let all = registry.clone();
-            // Held here, by `all` and by its thread while the thread lives: the buffer of a
-            // thread that exited is drained below one last time and forgotten.
-            registry.retain(|buffer| Arc::strong_count(buffer) > 2);
-            all
-        };
-        let orphans = std::mem::take(&mut *lock(&ORPHANS));
-        for record in orphans {
-            take(record);
+    /// Hands buffered records to `take`, oldest chunks first, until about `limit` (whole
+    /// chunks); returns the emptied boxes to their threads and forgets the buffers of threads
+    /// that are gone once they are empty. Returns how many records it took.
+    pub(super) fn drain(limit: usize, mut take: impl FnMut(Record)) -> usize {
+        let buffers: Vec<Arc<ThreadBuffer>> = lock(&REGISTRY).clone();
+        let mut taken = 0;
+        {
+            let mut orphans = lock(&ORPHANS);
+            let n = orphans.len().min(limit);
+            for record in orphans.drain(..n) {
+                take(record);
+            }
+            taken += n;
         }
-        for buffer in buffers {
-            let Inner { current, full, .. } = {
+        for buffer in &buffers {
+            if taken >= limit {
+                break;
+            }
+            let chunks = {
                 let mut inner = lock(&buffer.inner);
-                let spare = std::mem::take(&mut inner.spare);
-                let taken = std::mem::take(&mut *inner);
-                inner.spare = spare;
-                taken
+                let mut chunks = Vec::new();
+                let mut count = 0;
+                while taken + count < limit && !inner.full.is_empty() {
+                    let chunk = inner.full.remove(0);
+                    count += chunk.len();
+                    chunks.push(chunk);
+                }
+                if taken + count < limit && !inner.current.is_empty() {
+                    let chunk = std::mem::take(&mut inner.current);
+                    count += chunk.len();
+                    chunks.push(chunk);
+                }
+                inner.len -= count;
+                chunks
             };
             let mut emptied = Vec::new();
             let mut max = CHUNK;
-            for record in full.into_iter().flatten().chain(current) {
+            for record in chunks.into_iter().flatten() {
                 max = max_spare(record.pipeline);
                 let raw = Box::into_raw(record);
                 // SAFETY: `raw` comes from `Box::into_raw` of a live `Box<Record>`: the record
@@ -781,6 +793,7 @@ mod buffer {
                 // whose layout is `Record`'s.
                 let (record, spare) = unsafe { (raw.read(), Box::from_raw(raw.cast())) };
                 take(record);
+                taken += 1;
                 emptied.push(spare);
             }
             let mut inner = lock(&buffer.inner);
@@ -788,5 +801,11 @@ mod buffer {
             emptied.truncate(room);
             inner.spare.append(&mut emptied);
         }
+        drop(buffers);
+        // Held by the registry, and by its thread while the thread lives: the buffer of a
+        // thread that exited goes once it is empty.
+        lock(&REGISTRY)
+            .retain(|buffer| Arc::strong_count(buffer) > 1 || lock(&buffer.inner).len > 0);
+        taken
     }
 }

@@ -96,11 +96,17 @@ fn measure(threads: usize, spans: u64, queue: usize) {
     let _ = sink.wait();
 
     let created = threads as u64 * spans;
+    let peak_rss_kib = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0);
     let export_cpu = total_cpu.saturating_sub(app_cpu);
     println!(
         "threads {threads}: {created} spans in {:.3} s = {:.0} spans/s ({:.0} per thread); \
          calling threads' CPU {:.0} ns/span; the rest of the process (export) {:.0} ns of CPU \
-         per exported span; exported {}, dropped {}",
+         per exported span; exported {}, dropped {}; peak RSS {} MiB",
         calling.as_secs_f64(),
         created as f64 / calling.as_secs_f64(),
         spans as f64 / calling.as_secs_f64(),
@@ -108,6 +114,7 @@ fn measure(threads: usize, spans: u64, queue: usize) {
         export_cpu.as_nanos() as f64 / stats.exported.max(1) as f64,
         stats.exported,
         stats.dropped(),
+        peak_rss_kib / 1024,
     );
 }
 

@@ -41,8 +41,11 @@ pub(crate) trait Batched<E>: Send + Sized + 'static {
     /// is sized.
     fn prepare(&mut self) {}
     /// Items that reached the export thread other than through the queue (the fast path's
-    /// per-thread buffers), added to `batch` before each export.
-    fn collect(_batch: &mut Vec<Self>) {}
+    /// per-thread buffers), added to `batch` before each export: about `limit` at most (whole
+    /// chunks), so that what waits on the export thread stays bounded. Returns how many.
+    fn collect(_batch: &mut Vec<Self>, _limit: usize) -> usize {
+        0
+    }
     /// An upper bound of the bytes the item adds to a request.
     fn len_bound(&self) -> usize;
     /// An upper bound of the bytes its scope group adds to a request, once per group.
@@ -289,36 +292,55 @@ impl<T: Batched<E>, E> Worker<T, E> {
                     }
                 }
                 Ok(Message::Collect) => {
-                    T::collect(&mut self.batch);
+                    self.collect();
                     if self.batch.len() >= self.config.max_export_batch_size {
                         self.export();
                         next_export = Instant::now() + self.config.schedule_delay;
                     }
                 }
                 Ok(Message::Flush(ack, by)) => {
-                    T::collect(&mut self.batch);
-                    self.export_by(by);
+                    self.collect_and_export_all(by);
                     let _ = ack.send(());
                 }
                 Ok(Message::Shutdown(ack)) => {
-                    T::collect(&mut self.batch);
-                    self.export();
+                    self.collect_and_export_all(None);
                     let _ = T::shutdown(&self.target.exporter);
                     let _ = ack.send(());
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    T::collect(&mut self.batch);
-                    self.export();
+                    self.collect_and_export_all(None);
                     next_export = Instant::now() + self.config.schedule_delay;
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    T::collect(&mut self.batch);
-                    self.export();
+                    self.collect_and_export_all(None);
                     return;
                 }
             }
             self.report.maybe_print(false);
+        }
+    }
+
+    /// Collects what waits elsewhere, up to the queue's size in the batch.
+    fn collect(&mut self) -> usize {
+        let room = self.config.max_queue_size.saturating_sub(self.batch.len());
+        if room == 0 {
+            return 0;
+        }
+        T::collect(&mut self.batch, room)
+    }
+
+    /// Exports the batch and everything waiting elsewhere, a queue's worth at a time; stops
+    /// when a collect comes back short of its room (it took all there was), or after 64 rounds
+    /// while application threads keep ending spans as fast as they go out.
+    fn collect_and_export_all(&mut self, by: Option<Instant>) {
+        for _ in 0..64 {
+            let room = self.config.max_queue_size.saturating_sub(self.batch.len());
+            let collected = self.collect();
+            self.export_by(by);
+            if room > 0 && collected < room {
+                break;
+            }
         }
     }
 

@@ -64,8 +64,8 @@ impl SpanProcessor for BatchProcessor {
 }
 
 impl<E: SpanExporter> Batched<E> for SpanData {
-    fn collect(batch: &mut Vec<Self>) {
-        crate::fast::drain(batch);
+    fn collect(batch: &mut Vec<Self>, limit: usize) -> usize {
+        crate::fast::drain(batch, limit)
     }
 
     fn len_bound(&self) -> usize {
