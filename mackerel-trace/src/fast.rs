@@ -4,8 +4,10 @@
 //! through the ordinary `Context` (so manual child spans, `get_active_span`, `add_event`,
 //! `set_status` and `record_error` land on it from any thread holding the context), that
 //! carries no SDK machinery: no `SdkTracer` clone, no `SpanBuilder`, no per-span processor
-//! calls. Sampling is the provider's sampler, asked as the SDK asks it; ids come from the SDK's
-//! generator; limits are the SDK's, read from the same variables.
+//! calls. Sampling decides as the provider's sampler does (the samplers `pipeline.rs` builds,
+//! mirrored); ids come from the SDK's generator; limits are the SDK's, read from the same
+//! variables. The integrations' spans (server, client, query, `tracing` spans) take the same
+//! path through `tracer::start_span`.
 //!
 //! When it ends, its [`Record`] goes into a buffer of the thread it ended on: no lock or atomic
 //! shared with other application threads. The export thread drains every thread's buffer on
@@ -149,18 +151,6 @@ pub(crate) fn begin(pipeline: &'static Pipeline, site: &'static CallSite, cx: &C
 /// A span of an integration (a server or client request, a query) under `parent`, named
 /// `name`, with `attributes`, started at `start` (now when `None`), as the SDK tracer would
 /// start it; the context to make current.
-#[cfg_attr(
-    not(any(
-        feature = "tower",
-        feature = "actix",
-        feature = "lambda",
-        feature = "reqwest",
-        feature = "tracing",
-        feature = "diesel",
-        feature = "redis"
-    )),
-    allow(dead_code)
-)]
 pub(crate) fn start_span(
     pipeline: &'static Pipeline,
     name: Cow<'static, str>,
@@ -244,7 +234,6 @@ fn begin_span(
     );
     Begun::Recording(FastSpan {
         span_context: span_context.clone(),
-        pipeline,
         record: Some(buffer::boxed(Record {
             pipeline,
             site,
@@ -401,7 +390,6 @@ impl Attributes {
 /// export thread.
 pub(crate) struct FastSpan {
     span_context: SpanContext,
-    pipeline: &'static Pipeline,
     /// `None` once ended.
     record: Option<Box<Record>>,
 }
@@ -445,8 +433,8 @@ impl FastSpan {
     /// The record, when one more attribute fits the limit; counts it as dropped when not.
     #[inline]
     fn with_room(&mut self) -> Option<&mut Record> {
-        let limit = self.pipeline.limits.max_attributes_per_span as usize;
         let record = self.record.as_deref_mut()?;
+        let limit = record.pipeline.limits.max_attributes_per_span as usize;
         let code = if record.site.is_some() {
             CODE_ATTRIBUTES
         } else {
@@ -460,16 +448,18 @@ impl FastSpan {
         }
     }
 
-    fn extras(&mut self) -> Option<&mut Extras> {
+    /// The record's rarer parts, and the span limits; `None` once ended.
+    fn extras(&mut self) -> Option<(&mut Extras, SpanLimits)> {
         let record = self.record.as_deref_mut()?;
-        Some(record.extras.get_or_insert_with(Box::default))
+        let limits = record.pipeline.limits;
+        Some((record.extras.get_or_insert_with(Box::default), limits))
     }
 
     fn finish(&mut self, end: SystemTime) {
         let Some(mut record) = self.record.take() else {
             return;
         };
-        if self.pipeline.shut.load(Ordering::Acquire) {
+        if record.pipeline.shut.load(Ordering::Acquire) {
             return;
         }
         record.end = end;
@@ -486,18 +476,15 @@ impl opentelemetry::trace::Span for FastSpan {
     ) where
         T: Into<Cow<'static, str>>,
     {
-        let limits = self.pipeline.limits;
-        let Some(extras) = self.extras() else {
+        let Some((extras, limits)) = self.extras() else {
             return;
         };
         let events = &mut extras.events;
         if events.events.len() < limits.max_events_per_span as usize {
-            let limit = limits.max_attributes_per_event as usize;
-            let dropped = attributes.len().saturating_sub(limit);
-            attributes.truncate(limit);
+            let dropped = cap(&mut attributes, limits.max_attributes_per_event);
             events
                 .events
-                .push(Event::new(name, timestamp, attributes, dropped as u32));
+                .push(Event::new(name, timestamp, attributes, dropped));
         } else {
             events.dropped_count += 1;
         }
@@ -520,7 +507,7 @@ impl opentelemetry::trace::Span for FastSpan {
         if status == Status::Unset {
             return;
         }
-        if let Some(extras) = self.extras() {
+        if let Some((extras, _)) = self.extras() {
             if status > extras.status {
                 extras.status = status;
             }
@@ -531,24 +518,21 @@ impl opentelemetry::trace::Span for FastSpan {
     where
         T: Into<Cow<'static, str>>,
     {
-        if let Some(extras) = self.extras() {
+        if let Some((extras, _)) = self.extras() {
             extras.name = Some(new_name.into());
         }
     }
 
     fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
-        let limits = self.pipeline.limits;
-        let Some(extras) = self.extras() else {
+        let Some((extras, limits)) = self.extras() else {
             return;
         };
         let links = &mut extras.links;
         if links.links.len() < limits.max_links_per_span as usize {
-            let limit = limits.max_attributes_per_link as usize;
-            let dropped = attributes.len().saturating_sub(limit);
-            attributes.truncate(limit);
+            let dropped = cap(&mut attributes, limits.max_attributes_per_link);
             links
                 .links
-                .push(Link::new(span_context, attributes, dropped as u32));
+                .push(Link::new(span_context, attributes, dropped));
         } else {
             links.dropped_count += 1;
         }
@@ -557,6 +541,14 @@ impl opentelemetry::trace::Span for FastSpan {
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
         self.finish(timestamp);
     }
+}
+
+/// Cuts an event's or a link's `attributes` to `limit`, as the SDK does; returns how many went.
+fn cap(attributes: &mut Vec<KeyValue>, limit: u32) -> u32 {
+    let limit = limit as usize;
+    let dropped = attributes.len().saturating_sub(limit);
+    attributes.truncate(limit);
+    dropped as u32
 }
 
 impl Drop for FastSpan {

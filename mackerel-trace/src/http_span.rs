@@ -163,10 +163,7 @@ pub(crate) fn start_client(request: &ClientRequest<'_>) -> Option<Context> {
     let tracer = tracer::tracer()?;
     let mut attributes = Vec::with_capacity(6);
     let method = method_attributes(request.method, &mut attributes);
-    attributes.push(KeyValue::new("server.address", request.host.to_owned()));
-    if let Some(port) = port_or_default(request.scheme, request.port) {
-        attributes.push(KeyValue::new("server.port", i64::from(port)));
-    }
+    server_address(request.host, request.scheme, request.port, &mut attributes);
     attributes.push(KeyValue::new("url.full", full_url(request)));
     let name = if method == "_OTHER" { "HTTP" } else { method };
     Some(tracer::start_span(
@@ -179,8 +176,21 @@ pub(crate) fn start_client(request: &ClientRequest<'_>) -> Option<Context> {
     ))
 }
 
+/// `server.address` and `server.port` (the URL's, or its scheme's default) of a client span.
+pub(crate) fn server_address(
+    host: &str,
+    scheme: &str,
+    port: Option<u16>,
+    attributes: &mut Vec<KeyValue>,
+) {
+    attributes.push(KeyValue::new("server.address", host.to_owned()));
+    if let Some(port) = port_or_default(scheme, port) {
+        attributes.push(KeyValue::new("server.port", i64::from(port)));
+    }
+}
+
 /// The port a client connects to: the URL's, or its scheme's default.
-pub(crate) fn port_or_default(scheme: &str, port: Option<u16>) -> Option<u16> {
+fn port_or_default(scheme: &str, port: Option<u16>) -> Option<u16> {
     port.or(match scheme {
         "https" => Some(443),
         "http" => Some(80),

@@ -198,10 +198,8 @@ pub(crate) fn start_client(call: &ClientCall<'_>) -> Option<Context> {
     let mut attributes = Vec::with_capacity(7);
     let name = rpc_attributes(call.path, &mut attributes);
     if let Some(host) = call.host.filter(|host| !host.is_empty()) {
-        attributes.push(KeyValue::new("server.address", host.to_owned()));
-        if let Some(port) = http_span::port_or_default(call.scheme.unwrap_or("http"), call.port) {
-            attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
+        let scheme = call.scheme.unwrap_or("http");
+        http_span::server_address(host, scheme, call.port, &mut attributes);
     }
     Some(tracer::start_span(
         tracer,

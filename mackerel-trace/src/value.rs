@@ -242,41 +242,48 @@ impl AttributeValue for Value {
 
 /// `s`, cut to [`MAX_STRING_BYTES`] on a char boundary.
 pub(crate) fn cut_str(s: &str) -> StringValue {
-    if s.len() <= MAX_STRING_BYTES {
-        return StringValue::from(s.to_owned());
+    StringValue::from(cut_to(s, MAX_STRING_BYTES).to_owned())
+}
+
+/// `s` cut to at most `room` bytes, on a char boundary.
+pub(crate) fn cut_to(s: &str, room: usize) -> &str {
+    if s.len() <= room {
+        return s;
     }
-    let mut end = MAX_STRING_BYTES;
+    let mut end = room;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    StringValue::from(s[..end].to_owned())
+    &s[..end]
 }
 
 /// Formats `value` into a string of at most [`MAX_STRING_BYTES`], without formatting the rest.
 pub(crate) fn cut_format(value: fmt::Arguments<'_>) -> String {
-    struct Bounded(String);
+    // Most messages fit: one allocation instead of a few growing ones.
+    let mut out = String::with_capacity(64);
+    format_into(&mut out, value);
+    out
+}
 
-    impl fmt::Write for Bounded {
+/// Appends `value` formatted to `out`, up to [`MAX_STRING_BYTES`] in all, without formatting
+/// the rest.
+pub(crate) fn format_into(out: &mut String, value: fmt::Arguments<'_>) {
+    struct Bounded<'a>(&'a mut String);
+
+    impl fmt::Write for Bounded<'_> {
         fn write_str(&mut self, s: &str) -> fmt::Result {
-            let room = MAX_STRING_BYTES - self.0.len();
+            let room = MAX_STRING_BYTES.saturating_sub(self.0.len());
             if s.len() <= room {
                 self.0.push_str(s);
                 return Ok(());
             }
-            let mut end = room;
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            self.0.push_str(&s[..end]);
+            self.0.push_str(cut_to(s, room));
             // Stops the formatter: the rest would be cut anyway.
             Err(fmt::Error)
         }
     }
 
-    // Most messages fit: one allocation instead of a few growing ones.
-    let mut out = Bounded(String::with_capacity(64));
-    let _ = fmt::write(&mut out, value);
-    out.0
+    let _ = fmt::write(&mut Bounded(out), value);
 }
 
 #[cfg(test)]

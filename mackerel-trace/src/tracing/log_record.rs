@@ -11,7 +11,7 @@
 //! allocates nothing more.
 
 use std::cell::RefCell;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
@@ -22,7 +22,7 @@ use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger, SdkLoggerProvider};
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Event, Level};
 
-use crate::value::MAX_STRING_BYTES;
+use crate::value::{cut_to, format_into, MAX_STRING_BYTES};
 
 /// Emits `event` as a log record on `logger`, linked to the span current in `cx`, and returns
 /// its time (which the span event of the same `tracing` event shares).
@@ -193,42 +193,14 @@ fn shared_format(value: fmt::Arguments<'_>) -> StringValue {
             // A `Debug` impl that logs while it is formatted finds the scratch taken.
             let mut scratch = scratch.try_borrow_mut().ok()?;
             scratch.clear();
-            let _ = Bounded(&mut scratch).write_fmt(value);
+            format_into(&mut scratch, value);
             Some(shared(&scratch))
         })
         .ok()
         .flatten()
         .unwrap_or_else(|| {
             let mut text = String::new();
-            let _ = Bounded(&mut text).write_fmt(value);
+            format_into(&mut text, value);
             shared(&text)
         })
-}
-
-/// A string that takes at most [`MAX_STRING_BYTES`], cut on a char boundary.
-struct Bounded<'a>(&'a mut String);
-
-impl fmt::Write for Bounded<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = MAX_STRING_BYTES - self.0.len();
-        if s.len() <= room {
-            self.0.push_str(s);
-            return Ok(());
-        }
-        self.0.push_str(cut_to(s, room));
-        // Stops the formatter: the rest would be cut anyway.
-        Err(fmt::Error)
-    }
-}
-
-/// `s` cut to at most `room` bytes on a char boundary.
-fn cut_to(s: &str, room: usize) -> &str {
-    if s.len() <= room {
-        return s;
-    }
-    let mut end = room;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
