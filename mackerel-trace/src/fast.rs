@@ -21,6 +21,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -140,12 +141,39 @@ pub(crate) enum Begun {
     NotRecording(SpanContext),
 }
 
-/// Starts the span of `site` under `cx` (the current context, or an empty one for a root)
-/// as the SDK tracer would with the pipeline's sampler: same decision, ids, flags and trace
-/// state.
+/// A traced call's span, started and put in a context of its own, not yet attached.
+pub(crate) enum Started {
+    /// Sampled: the context, and the span's record for the `record(...)` attributes.
+    ///
+    /// The record belongs to the span inside the context: it may be written through this
+    /// pointer only while that context is neither cloned nor attached, so that nothing else
+    /// can reach the span.
+    Recording(Context, NonNull<Record>),
+    /// Sampled out, or telemetry suppressed: a context carrying only the span context.
+    NotRecording(Context),
+}
+
+/// Starts the span of `site` under `cx` (the current context) as the SDK tracer would with
+/// the pipeline's sampler (same decision, ids, flags and trace state), and makes the context
+/// `cx` would become with it: in one borrow of the current context.
 #[inline(always)]
-pub(crate) fn begin(pipeline: &'static Pipeline, site: &'static CallSite, cx: &Context) -> Begun {
-    begin_span(pipeline, Some(site), site.kind.clone(), cx)
+pub(crate) fn start(pipeline: &'static Pipeline, site: &'static CallSite, cx: &Context) -> Started {
+    let empty;
+    let parent = if site.root {
+        empty = Context::new();
+        &empty
+    } else {
+        cx
+    };
+    match begin_span(pipeline, Some(site), site.kind.clone(), parent) {
+        Begun::Recording(span) => {
+            let record = span.record.expect("a span just begun has its record");
+            Started::Recording(cx.with_span(span), record)
+        }
+        Begun::NotRecording(span_context) => {
+            Started::NotRecording(cx.with_remote_span_context(span_context))
+        }
+    }
 }
 
 /// A span of an integration (a server or client request, a query) under `parent`, named
@@ -162,7 +190,7 @@ pub(crate) fn start_span(
     match begin_span(pipeline, None, kind, parent) {
         Begun::Recording(mut span) => {
             let limit = pipeline.limits.max_attributes_per_span as usize;
-            if let Some(record) = span.record.as_deref_mut() {
+            if let Some(record) = span.record_mut() {
                 if let Some(start) = start {
                     record.start = start;
                 }
@@ -175,7 +203,7 @@ pub(crate) fn start_span(
                     record.attributes.more = attributes;
                 } else {
                     for attribute in attributes {
-                        span.push_attribute(attribute);
+                        record.push_attribute(attribute);
                     }
                 }
             }
@@ -195,23 +223,18 @@ fn begin_span(
     if cx.is_telemetry_suppressed() {
         return Begun::NotRecording(SpanContext::empty_context());
     }
-    let ids = RandomIdGenerator::default();
-    let span_id = ids.new_span_id();
     let parent = cx.span();
     let parent = parent.span_context();
-    let (trace_id, parent_flags, parent_span_id, parent_is_remote) = if parent.is_valid() {
+    let root = !parent.is_valid();
+    let (new_trace_id, span_id) = buffer::ids(root);
+    let (trace_id, parent_flags, parent_span_id, parent_is_remote) = if root {
+        (new_trace_id, TraceFlags::default(), SpanId::INVALID, false)
+    } else {
         (
             parent.trace_id(),
             parent.trace_flags(),
             parent.span_id(),
             parent.is_remote(),
-        )
-    } else {
-        (
-            ids.new_trace_id(),
-            TraceFlags::default(),
-            SpanId::INVALID,
-            false,
         )
     };
     // The SDK's samplers keep the parent's trace state and add no attributes.
@@ -232,21 +255,22 @@ fn begin_span(
         false,
         trace_state,
     );
-    Begun::Recording(FastSpan {
+    let record = buffer::boxed(|| Record {
+        pipeline,
+        site,
+        kind,
         span_context: span_context.clone(),
-        record: Some(buffer::boxed(Record {
-            pipeline,
-            site,
-            kind,
-            span_context,
-            parent_span_id,
-            parent_is_remote,
-            start: opentelemetry::time::now(),
-            end: SystemTime::UNIX_EPOCH,
-            attributes: Attributes::default(),
-            dropped_attributes: 0,
-            extras: None,
-        })),
+        parent_span_id,
+        parent_is_remote,
+        start: opentelemetry::time::now(),
+        end: SystemTime::UNIX_EPOCH,
+        attributes: Attributes::default(),
+        dropped_attributes: 0,
+        extras: None,
+    });
+    Begun::Recording(FastSpan {
+        span_context,
+        record: Some(record),
     })
 }
 
@@ -300,6 +324,14 @@ pub(crate) struct Record {
     dropped_attributes: u32,
     /// What fewer spans have: a status, events, links, a new name.
     extras: Option<Box<Extras>>,
+}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("fast::Record")
+            .field("span_context", &self.span_context)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Default)]
@@ -368,7 +400,9 @@ impl Attributes {
     fn push(&mut self, key: Key, value: Stored) {
         let at = usize::from(self.len);
         if at < INLINE_ATTRIBUTES {
-            self.inline[at] = Some((key, value));
+            debug_assert!(self.inline[at].is_none());
+            // SAFETY: the slots from `len` on are `None`: overwriting one drops nothing.
+            unsafe { std::ptr::write(&mut self.inline[at], Some((key, value))) };
             self.len += 1;
         } else {
             self.more.push(KeyValue::new(key, value.into_value()));
@@ -385,14 +419,21 @@ impl Attributes {
 
 /// The span of one `#[traced]` call while it runs; see the [module docs](self).
 ///
-/// Small, so that making it current (which moves it into a box) copies little: its record is
-/// a box of its own, handed to the thread's buffer when the span ends and recycled by the
-/// export thread.
+/// Small, so that making it current (which moves it into a box) copies little: its record
+/// lives in a box of the thread's pool. When the span ends, the record moves into the
+/// thread's buffer and the box goes back to the pool of the thread it ended on.
 pub(crate) struct FastSpan {
     span_context: SpanContext,
-    /// `None` once ended.
-    record: Option<Box<Record>>,
+    /// The record, owned (a `Box<Record>` taken apart); `None` once ended.
+    record: Option<NonNull<Record>>,
 }
+
+// SAFETY: `FastSpan` owns its record as a `Box` would (nothing else points to it once the span
+// is shared), and `Record` is `Send`. `&FastSpan` reads only the span context and whether the
+// record is there.
+unsafe impl Send for FastSpan {}
+// SAFETY: as above; the record is reached only through `&mut FastSpan`.
+unsafe impl Sync for FastSpan {}
 
 impl std::fmt::Debug for FastSpan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -406,64 +447,77 @@ impl std::fmt::Debug for FastSpan {
 /// `code.function.name`, `code.file.path`, `code.line.number`.
 const CODE_ATTRIBUTES: usize = 3;
 
-impl FastSpan {
+impl Record {
     /// Adds `attribute` within the attribute limit, which counts the `code.*` ones.
     #[inline]
     pub(crate) fn push_attribute(&mut self, attribute: KeyValue) {
-        if let Some(record) = self.with_room() {
-            record
-                .attributes
+        if self.has_room() {
+            self.attributes
                 .push(attribute.key, Stored::Value(attribute.value));
         }
     }
 
-    /// Adds the string attribute `key` = `text` (cut as strings are), kept in the span
+    /// Adds the attribute `key` = `value` within the attribute limit.
+    #[inline]
+    pub(crate) fn push_value(&mut self, key: &'static str, value: Value) {
+        if self.has_room() {
+            self.attributes
+                .push(Key::from_static_str(key), Stored::Value(value));
+        }
+    }
+
+    /// Adds the string attribute `key` = `text` (cut as strings are), kept in the record
     /// without an allocation when it is short.
     #[inline]
     pub(crate) fn push_text(&mut self, key: &'static str, text: &str) {
-        if let Some(record) = self.with_room() {
+        if self.has_room() {
             let value = match Stored::short(text) {
                 Some(short) => short,
                 None => Stored::Value(Value::String(crate::value::cut_str(text))),
             };
-            record.attributes.push(Key::from_static_str(key), value);
+            self.attributes.push(Key::from_static_str(key), value);
         }
     }
 
-    /// The record, when one more attribute fits the limit; counts it as dropped when not.
+    /// Whether one more attribute fits the limit; counts it as dropped when not.
     #[inline]
-    fn with_room(&mut self) -> Option<&mut Record> {
-        let record = self.record.as_deref_mut()?;
-        let limit = record.pipeline.limits.max_attributes_per_span as usize;
-        let code = if record.site.is_some() {
+    fn has_room(&mut self) -> bool {
+        let limit = self.pipeline.limits.max_attributes_per_span as usize;
+        let code = if self.site.is_some() {
             CODE_ATTRIBUTES
         } else {
             0
         };
-        if code + record.attributes.len() < limit {
-            Some(record)
+        if code + self.attributes.len() < limit {
+            true
         } else {
-            record.dropped_attributes += 1;
-            None
+            self.dropped_attributes += 1;
+            false
         }
+    }
+}
+
+impl FastSpan {
+    /// The record; `None` once ended.
+    #[inline]
+    fn record_mut(&mut self) -> Option<&mut Record> {
+        // SAFETY: the span owns its record (see the `Send` impl): `&mut self` is the only way
+        // to it.
+        self.record.map(|record| unsafe { &mut *record.as_ptr() })
     }
 
     /// The record's rarer parts, and the span limits; `None` once ended.
     fn extras(&mut self) -> Option<(&mut Extras, SpanLimits)> {
-        let record = self.record.as_deref_mut()?;
+        let record = self.record_mut()?;
         let limits = record.pipeline.limits;
         Some((record.extras.get_or_insert_with(Box::default), limits))
     }
 
     fn finish(&mut self, end: SystemTime) {
-        let Some(mut record) = self.record.take() else {
-            return;
-        };
-        if record.pipeline.shut.load(Ordering::Acquire) {
-            return;
+        if let Some(record) = self.record.take() {
+            // SAFETY: the span owned the record, and gives it up here.
+            unsafe { buffer::finish(record, end) };
         }
-        record.end = end;
-        buffer::push(record);
     }
 }
 
@@ -499,7 +553,9 @@ impl opentelemetry::trace::Span for FastSpan {
     }
 
     fn set_attribute(&mut self, attribute: KeyValue) {
-        self.push_attribute(attribute);
+        if let Some(record) = self.record_mut() {
+            record.push_attribute(attribute);
+        }
     }
 
     fn set_status(&mut self, status: Status) {
@@ -606,45 +662,42 @@ pub(crate) fn drain(batch: &mut Vec<SpanData>, limit: usize) -> usize {
 }
 
 /// Per-thread buffers of finished records, the registry the export thread drains, and the
-/// boxes records live in, recycled to the thread that allocated them.
+/// per-thread pools of boxes records live in while their spans run.
 mod buffer {
     use std::cell::RefCell;
+    use std::collections::VecDeque;
     use std::mem::MaybeUninit;
+
+    use rand::rngs::SmallRng;
+    use rand::{Rng as _, SeedableRng as _};
 
     use super::*;
 
     /// An emptied record box, to be filled again.
     type Spare = Box<MaybeUninit<Record>>;
 
-    /// One thread's finished records, and emptied boxes coming back to it. Its lock is taken
-    /// by that thread per span and by the export thread when it drains: never by another
-    /// application thread.
+    /// One thread's finished records. Its lock is taken by that thread per span and by the
+    /// export thread when it drains: never by another application thread.
     #[derive(Default)]
     pub(super) struct ThreadBuffer {
         inner: Mutex<Inner>,
     }
 
     #[derive(Default)]
-    // The boxes are the point: a finished record moves in and out as a pointer, and its box
-    // goes back to its thread.
-    #[allow(clippy::vec_box)]
     struct Inner {
         /// Finished records in chunks of [`CHUNK`]: a full chunk is set aside and a new one
         /// started, so that a growing buffer never copies what it holds.
-        current: Vec<Box<Record>>,
-        full: Vec<Vec<Box<Record>>>,
+        current: Vec<Record>,
+        full: VecDeque<Vec<Record>>,
         len: usize,
-        /// Boxes the export thread emptied.
-        spare: Vec<Spare>,
     }
 
+    /// Records per chunk (about 85 KiB).
     const CHUNK: usize = 256;
 
-    /// Emptied boxes kept per thread at most: two batches' worth, so that a thread ending
-    /// spans as fast as they are exported allocates none.
-    fn max_spare(pipeline: &Pipeline) -> usize {
-        (2 * pipeline.batch).max(CHUNK)
-    }
+    /// Emptied boxes a thread keeps for its next spans: more than spans nest, so that a thread
+    /// whose spans start and end on it allocates none.
+    const POOL: usize = 64;
 
     static REGISTRY: Mutex<Vec<Arc<ThreadBuffer>>> = Mutex::new(Vec::new());
 
@@ -652,10 +705,20 @@ mod buffer {
     /// a thread-local's destructor), when the thread's own buffer is gone: shared, but rare.
     static ORPHANS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
 
-    #[derive(Default)]
     struct Local {
         buffer: OnceCell<Arc<ThreadBuffer>>,
-        spare: RefCell<Vec<Spare>>,
+        pool: RefCell<Vec<Spare>>,
+        rng: RefCell<SmallRng>,
+    }
+
+    impl Default for Local {
+        fn default() -> Self {
+            Local {
+                buffer: OnceCell::new(),
+                pool: RefCell::new(Vec::with_capacity(POOL)),
+                rng: RefCell::new(SmallRng::from_os_rng()),
+            }
+        }
     }
 
     thread_local! {
@@ -672,77 +735,137 @@ mod buffer {
         buffer
     }
 
-    /// `record` in a box: an emptied one of this thread's when there is one.
-    #[inline]
-    pub(super) fn boxed(record: Record) -> Box<Record> {
-        let spare = LOCAL
-            .try_with(|local| local.spare.try_borrow_mut().ok()?.pop())
-            .ok()
-            .flatten();
-        match spare {
-            Some(mut spare) => {
-                spare.write(record);
-                // SAFETY: written just above.
-                unsafe { spare.assume_init() }
+    /// A new span id, and a new trace id when `root` (else invalid), as the SDK's
+    /// `RandomIdGenerator` makes them: from a per-thread `SmallRng` seeded by the OS.
+    #[inline(always)]
+    pub(super) fn ids(root: bool) -> (TraceId, SpanId) {
+        let ids = LOCAL.try_with(|local| {
+            let mut rng = local.rng.try_borrow_mut().ok()?;
+            let span_id = SpanId::from(rng.random::<u64>());
+            let trace_id = if root {
+                TraceId::from(rng.random::<u128>())
+            } else {
+                TraceId::INVALID
+            };
+            Some((trace_id, span_id))
+        });
+        match ids {
+            Ok(Some(ids)) => ids,
+            // The thread is being torn down.
+            _ => {
+                let ids = RandomIdGenerator::default();
+                let trace_id = if root {
+                    ids.new_trace_id()
+                } else {
+                    TraceId::INVALID
+                };
+                (trace_id, ids.new_span_id())
             }
-            None => Box::new(record),
         }
     }
 
-    /// Keeps `record` for the export thread; a full buffer drops it and counts the drop.
+    /// The record `make` makes, in a box of this thread's pool (a new one when the pool is
+    /// empty), owned by the caller as a `Box<Record>` would be; given up through [`finish`].
+    #[inline(always)]
+    pub(super) fn boxed(make: impl FnOnce() -> Record) -> NonNull<Record> {
+        let spare = LOCAL
+            .try_with(|local| local.pool.try_borrow_mut().ok()?.pop())
+            .ok()
+            .flatten();
+        let mut spare = spare.unwrap_or_else(Box::new_uninit);
+        spare.write(make());
+        NonNull::from(Box::leak(spare)).cast()
+    }
+
+    enum Pushed {
+        Done,
+        /// The buffer now holds a batch: wake the export thread.
+        Batch,
+        /// The buffer is full: the record stays where it is, to be dropped.
+        Full,
+    }
+
+    /// Ends the span of `record` at `end`: moves the record into this thread's buffer (a full
+    /// buffer drops it, counted) and its box into this thread's pool.
+    ///
+    /// # Safety
+    ///
+    /// `record` comes from [`boxed`], is live, and its owner gives it up.
     #[inline]
-    pub(super) fn push(record: Box<Record>) {
-        let pipeline = record.pipeline;
-        // The record comes back when the thread-local is gone.
-        let mut record = Some(record);
+    pub(super) unsafe fn finish(record: NonNull<Record>, end: SystemTime) {
+        // SAFETY: live and ours (the caller's contract).
+        let pipeline = unsafe {
+            (*record.as_ptr()).end = end;
+            (*record.as_ptr()).pipeline
+        };
+        // SAFETY, for the `Box::from_raw`s below: `record` comes from a `Box` (`boxed`), and
+        // is turned back into one exactly once on each path.
+        if pipeline.shut.load(Ordering::Acquire) {
+            drop(unsafe { Box::from_raw(record.as_ptr()) });
+            return;
+        }
         let pushed = LOCAL.try_with(|local| {
-            let Some(record) = record.take() else {
-                return Err(());
-            };
             let buffer = local.buffer.get_or_init(register);
             let mut inner = lock(&buffer.inner);
             if inner.len >= pipeline.max_buffered {
-                return Err(());
+                return Pushed::Full;
             }
             if inner.current.len() == inner.current.capacity() {
                 let full = std::mem::replace(&mut inner.current, Vec::with_capacity(CHUNK));
                 if !full.is_empty() {
-                    inner.full.push(full);
-                }
-                // Boxes the export thread emptied come back to this thread's stash.
-                if !inner.spare.is_empty() {
-                    if let Ok(mut stash) = local.spare.try_borrow_mut() {
-                        if stash.is_empty() {
-                            std::mem::swap(&mut *stash, &mut inner.spare);
-                        }
-                    }
+                    inner.full.push_back(full);
                 }
             }
-            inner.current.push(record);
+            let at = inner.current.len();
+            // SAFETY: there is room at `at` (checked above); the record is moved out of its box
+            // here, once, and the box is then only memory.
+            unsafe {
+                inner
+                    .current
+                    .as_mut_ptr()
+                    .add(at)
+                    .copy_from_nonoverlapping(record.as_ptr(), 1);
+                inner.current.set_len(at + 1);
+            }
             inner.len += 1;
-            Ok(inner.len == pipeline.batch)
+            let batch = inner.len == pipeline.batch;
+            drop(inner);
+            let spare: Spare = unsafe { Box::from_raw(record.as_ptr().cast()) };
+            if let Ok(mut pool) = local.pool.try_borrow_mut() {
+                if pool.len() < POOL {
+                    pool.push(spare);
+                }
+            }
+            if batch {
+                Pushed::Batch
+            } else {
+                Pushed::Done
+            }
         });
         match pushed {
-            Ok(Ok(full)) => {
-                if full {
-                    pipeline.nudge.nudge();
-                }
+            Ok(Pushed::Done) => {}
+            Ok(Pushed::Batch) => pipeline.nudge.nudge(),
+            Ok(Pushed::Full) => {
+                drop(unsafe { Box::from_raw(record.as_ptr()) });
+                pipeline.report.dropped_queue_full();
             }
-            Ok(Err(())) => pipeline.report.dropped_queue_full(),
             // The thread is being torn down and its buffer is gone.
             Err(_) => {
+                let record = *unsafe { Box::from_raw(record.as_ptr()) };
                 let mut orphans = lock(&ORPHANS);
-                match record.take() {
-                    Some(record) if orphans.len() < pipeline.max_buffered => orphans.push(*record),
-                    _ => pipeline.report.dropped_queue_full(),
+                if orphans.len() < pipeline.max_buffered {
+                    orphans.push(record);
+                } else {
+                    drop(orphans);
+                    pipeline.report.dropped_queue_full();
                 }
             }
         }
     }
 
     /// Hands buffered records to `take`, oldest chunks first, until about `limit` (whole
-    /// chunks); returns the emptied boxes to their threads and forgets the buffers of threads
-    /// that are gone once they are empty. Returns how many records it took.
+    /// chunks), and forgets the buffers of threads that are gone once they are empty. Returns
+    /// how many records it took.
     pub(super) fn drain(limit: usize, mut take: impl FnMut(Record)) -> usize {
         let buffers: Vec<Arc<ThreadBuffer>> = lock(&REGISTRY).clone();
         let mut taken = 0;
@@ -762,8 +885,10 @@ mod buffer {
                 let mut inner = lock(&buffer.inner);
                 let mut chunks = Vec::new();
                 let mut count = 0;
-                while taken + count < limit && !inner.full.is_empty() {
-                    let chunk = inner.full.remove(0);
+                while taken + count < limit {
+                    let Some(chunk) = inner.full.pop_front() else {
+                        break;
+                    };
                     count += chunk.len();
                     chunks.push(chunk);
                 }
@@ -775,23 +900,10 @@ mod buffer {
                 inner.len -= count;
                 chunks
             };
-            let mut emptied = Vec::new();
-            let mut max = CHUNK;
             for record in chunks.into_iter().flatten() {
-                max = max_spare(record.pipeline);
-                let raw = Box::into_raw(record);
-                // SAFETY: `raw` comes from `Box::into_raw` of a live `Box<Record>`: the record
-                // is read out once, and the allocation is kept as a `MaybeUninit<Record>`,
-                // whose layout is `Record`'s.
-                let (record, spare) = unsafe { (raw.read(), Box::from_raw(raw.cast())) };
                 take(record);
                 taken += 1;
-                emptied.push(spare);
             }
-            let mut inner = lock(&buffer.inner);
-            let room = max.saturating_sub(inner.spare.len());
-            emptied.truncate(room);
-            inner.spare.append(&mut emptied);
         }
         drop(buffers);
         // Held by the registry, and by its thread while the thread lives: the buffer of a

@@ -87,26 +87,22 @@ impl Span {
         site: &'static CallSite,
         record: F,
     ) -> Span {
-        use crate::fast::Begun;
+        use crate::fast::Started;
         panic::install_panic_hook();
-        let begun = if site.root {
-            crate::fast::begin(pipeline, site, &Context::new())
-        } else {
-            Context::map_current(|cx| crate::fast::begin(pipeline, site, cx))
-        };
-        // Outside the thread-local borrow: `record` may run code that uses the context.
-        match begun {
-            Begun::Recording(mut span) => {
-                record(&mut Attributes(Target::Fast(&mut span)));
+        match Context::map_current(|cx| crate::fast::start(pipeline, site, cx)) {
+            Started::Recording(cx, fast) => {
+                // SAFETY: `cx` holds the span this record belongs to, and is neither cloned
+                // nor attached yet: nothing else can reach the record while `record` runs.
+                let fast = unsafe { &mut *fast.as_ptr() };
+                // Outside the thread-local borrow: `record` may run code that uses the context.
+                record(&mut Attributes(Target::Fast(fast)));
                 Span {
-                    cx: Some(Context::current_with_span(span)),
+                    cx: Some(cx),
                     sampled: true,
                 }
             }
-            Begun::NotRecording(span_context) => Span {
-                cx: Some(Context::map_current(|cx| {
-                    cx.with_remote_span_context(span_context)
-                })),
+            Started::NotRecording(cx) => Span {
+                cx: Some(cx),
                 sampled: false,
             },
         }
@@ -244,7 +240,7 @@ pub struct Attributes<'a>(Target<'a>);
 #[derive(Debug)]
 enum Target<'a> {
     Sdk(&'a mut SdkSpan),
-    Fast(&'a mut crate::fast::FastSpan),
+    Fast(&'a mut crate::fast::Record),
 }
 
 impl Attributes<'_> {
@@ -259,11 +255,13 @@ impl Attributes<'_> {
     /// Records `value` through [`AttributeValue`]; nothing when it converts to `None`.
     #[inline]
     pub fn record<V: AttributeValue + ?Sized>(&mut self, key: &'static str, value: &V) {
-        if let Target::Fast(span) = &mut self.0 {
+        if let Target::Fast(record) = &mut self.0 {
             if let Some(text) = value.as_text() {
-                span.push_text(key, text);
-                return;
+                record.push_text(key, text);
+            } else if let Some(value) = value.to_value() {
+                record.push_value(key, value);
             }
+            return;
         }
         if let Some(attribute) = typed(key, value) {
             self.set(attribute);
