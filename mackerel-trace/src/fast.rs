@@ -435,6 +435,13 @@ unsafe impl Send for FastSpan {}
 // SAFETY: as above; the record is reached only through `&mut FastSpan`.
 unsafe impl Sync for FastSpan {}
 
+// What the two impls above rely on, checked: a record may move to, and be dropped on, another
+// thread.
+const _: fn() = || {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Record>();
+};
+
 impl std::fmt::Debug for FastSpan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FastSpan")

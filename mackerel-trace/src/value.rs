@@ -63,6 +63,7 @@ pub trait ArrayElement: Sized {
 }
 
 impl<T: AttributeValue + ?Sized> AttributeValue for &T {
+    #[inline]
     fn to_value(&self) -> Option<Value> {
         (**self).to_value()
     }
@@ -73,6 +74,7 @@ impl<T: AttributeValue + ?Sized> AttributeValue for &T {
 }
 
 impl<T: AttributeValue + ?Sized> AttributeValue for &mut T {
+    #[inline]
     fn to_value(&self) -> Option<Value> {
         (**self).to_value()
     }
@@ -83,6 +85,7 @@ impl<T: AttributeValue + ?Sized> AttributeValue for &mut T {
 }
 
 impl<T: AttributeValue> AttributeValue for Option<T> {
+    #[inline]
     fn to_value(&self) -> Option<Value> {
         self.as_ref().and_then(AttributeValue::to_value)
     }
@@ -95,6 +98,7 @@ impl<T: AttributeValue> AttributeValue for Option<T> {
 macro_rules! signed {
     ($($t:ty)*) => {$(
         impl AttributeValue for $t {
+            #[inline]
             fn to_value(&self) -> Option<Value> {
                 Some(Value::I64(i64::from(*self)))
             }
@@ -112,6 +116,7 @@ signed!(i8 i16 i32 i64 u8 u16 u32);
 macro_rules! wide {
     ($($t:ty)*) => {$(
         impl AttributeValue for $t {
+            #[inline]
             fn to_value(&self) -> Option<Value> {
                 Some(match i64::try_from(*self) {
                     Ok(v) => Value::I64(v),
@@ -133,12 +138,14 @@ macro_rules! wide {
 wide!(u64 usize u128 i128 isize);
 
 impl AttributeValue for f64 {
+    #[inline]
     fn to_value(&self) -> Option<Value> {
         Some(Value::F64(*self))
     }
 }
 
 impl AttributeValue for f32 {
+    #[inline]
     fn to_value(&self) -> Option<Value> {
         Some(Value::F64(f64::from(*self)))
     }
@@ -157,6 +164,7 @@ impl ArrayElement for f32 {
 }
 
 impl AttributeValue for bool {
+    #[inline]
     fn to_value(&self) -> Option<Value> {
         Some(Value::Bool(*self))
     }

@@ -292,11 +292,10 @@ impl<T: Batched<E>, E> Worker<T, E> {
                     }
                 }
                 Ok(Message::Collect) => {
-                    self.collect();
-                    if self.batch.len() >= self.config.max_export_batch_size {
-                        self.export();
-                        next_export = Instant::now() + self.config.schedule_delay;
-                    }
+                    // A thread's buffer holds a batch, maybe many: export up to a queue's
+                    // worth before looking at the queue again (a flush may be waiting).
+                    self.collect_and_export(None, 1);
+                    next_export = Instant::now() + self.config.schedule_delay;
                 }
                 Ok(Message::Flush(ack, by)) => {
                     self.collect_and_export_all(by);
@@ -321,21 +320,33 @@ impl<T: Batched<E>, E> Worker<T, E> {
         }
     }
 
-    /// Collects what waits elsewhere, up to the queue's size in the batch.
+    /// Collects what waits elsewhere, up to a batch's worth in the batch: what waits on the
+    /// export thread stays one batch, however much the application threads buffer.
     fn collect(&mut self) -> usize {
-        let room = self.config.max_queue_size.saturating_sub(self.batch.len());
+        let room = self
+            .config
+            .max_export_batch_size
+            .saturating_sub(self.batch.len());
         if room == 0 {
             return 0;
         }
         T::collect(&mut self.batch, room)
     }
 
-    /// Exports the batch and everything waiting elsewhere, a queue's worth at a time; stops
-    /// when a collect comes back short of its room (it took all there was), or after 64 rounds
+    /// Exports the batch and everything waiting elsewhere, a batch at a time; stops when a
+    /// collect comes back short of its room (it took all there was), or after 64 queues' worth
     /// while application threads keep ending spans as fast as they go out.
     fn collect_and_export_all(&mut self, by: Option<Instant>) {
-        for _ in 0..64 {
-            let room = self.config.max_queue_size.saturating_sub(self.batch.len());
+        self.collect_and_export(by, 64);
+    }
+
+    /// [`collect_and_export_all`](Self::collect_and_export_all), stopping after `queues`
+    /// queues' worth.
+    fn collect_and_export(&mut self, by: Option<Instant>, queues: usize) {
+        let batch = self.config.max_export_batch_size.max(1);
+        let rounds = queues * self.config.max_queue_size.div_ceil(batch);
+        for _ in 0..rounds {
+            let room = batch.saturating_sub(self.batch.len());
             let collected = self.collect();
             self.export_by(by);
             if room > 0 && collected < room {
