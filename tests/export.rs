@@ -294,6 +294,64 @@ fn a_never_answering_endpoint_cannot_hold_shutdown_past_its_bound() {
     assert!(took < Duration::from_millis(1_500), "took {took:?}");
 }
 
+#[mackerel_trace::traced]
+fn left_waiting() {}
+
+#[test]
+fn spans_left_waiting_when_shutdown_runs_out_of_time_are_counted_as_dropped() {
+    let _one = support::exclusive();
+    // 100 spans per request, each answered after 200 ms: a few requests fit in the 500 ms
+    // shutdown bound, thousands of spans do not.
+    let receiver = Receiver::with_script(vec![Reply::delay(Duration::from_millis(200)); 100]);
+    let guard = support::start(
+        support::config(
+            &receiver.endpoint(),
+            &[
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"),
+                ("OTEL_BSP_EXPORT_TIMEOUT", "2000"),
+            ],
+        )
+        .max_queue_size(2_000)
+        .max_export_batch_size(100)
+        .shutdown_timeout(Duration::from_millis(500)),
+    );
+    // Shutdown finds spans in every place they wait. First `#[traced]` spans the export thread
+    // takes from the fast path's buffer and exports: counted as exported, never again.
+    let first = 100;
+    std::thread::spawn(move || (0..first).for_each(|_| left_waiting()))
+        .join()
+        .unwrap();
+    receiver.wait_for_spans(first, Duration::from_secs(5));
+    // Then spans in the export queue (the SDK path), which keep the export thread busy past
+    // the shutdown bound; and `#[traced]` spans in the buffers of three threads, whose nudges
+    // wait in the queue behind them.
+    let queued = 1_500;
+    support::record_spans("waiting", queued, 0);
+    let (threads, per_thread) = (3, 1_000);
+    let workers: Vec<_> = (0..threads)
+        .map(|_| std::thread::spawn(move || (0..per_thread).for_each(|_| left_waiting())))
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let ended = (first + queued + threads * per_thread) as u64;
+
+    let started = Instant::now();
+    let stats = guard.shutdown();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(stats.exported >= first as u64, "{stats:?}");
+    assert!(stats.dropped_at_shutdown > 0, "{stats:?}");
+    assert_eq!(
+        stats.exported + stats.dropped(),
+        ended,
+        "every span exported or counted as dropped: {stats:?}"
+    );
+    // Counted as exported only once the receiver took it (a request in flight when shutdown
+    // gave up counts as dropped, whatever the receiver does with it).
+    assert!(receiver.spans().len() as u64 >= stats.exported);
+}
+
 #[test]
 fn a_full_queue_drops_and_counts_instead_of_blocking() {
     let _one = support::exclusive();

@@ -375,7 +375,7 @@ fn paced(sizes: &Sizes) {
         "## Loss when paced\n\nDefault batch settings (queue 16384, batch 4096, schedule delay 5 s), gzip; spans created at a fixed rate for {:.1} s on one thread.\n",
         sizes.paced_secs
     );
-    println!("| target rate | achieved rate | created | received (decoded) | exported | dropped: queue full | dropped: export failed | shutdown (flush) |");
+    println!("| target rate | achieved rate | created | received (decoded) | exported | dropped: queue full | dropped: export failed | dropped: at shutdown | shutdown (flush) |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for rate in [20_000u64, 100_000] {
         let receiver = CountingReceiver::start();
@@ -402,13 +402,14 @@ fn paced(sizes: &Sizes) {
             counts.spans
         );
         println!(
-            "| {}k/s | {:.1}k/s | {created} | {} | {} | {} | {} | {:.0} ms |",
+            "| {}k/s | {:.1}k/s | {created} | {} | {} | {} | {} | {} | {:.0} ms |",
             rate / 1000,
             created as f64 / produced / 1e3,
             counts.spans,
             stats.exported,
             stats.dropped_queue_full,
             stats.dropped_export_failed,
+            stats.dropped_at_shutdown,
             flush.as_secs_f64() * 1e3
         );
     }
@@ -454,19 +455,20 @@ fn burst(sizes: &Sizes) {
     let exported = field(&burst, "exported");
     let queue_full = field(&burst, "dropped_queue_full");
     let failed = field(&burst, "dropped_export_failed");
+    let at_shutdown = field(&burst, "dropped_at_shutdown");
     let received_spans = field(&received, "spans");
     let baseline = field(&burst, "baseline_rss_kib");
     let hwm = field(&burst, "hwm_kib");
-    let accounted = exported + queue_full + failed == created;
+    let accounted = exported + queue_full + failed + at_shutdown == created;
     println!(
         "## {}-span burst\n\nA fresh process (this bench re-executed), default settings (queue 16384, batch 4096, delay 5 s, gzip), spans created flat out; \
          the receiver runs in another process. Peak RSS = `VmHWM` after shutdown − `VmRSS` before `init`.\n",
         sizes.burst_spans
     );
-    println!("| created | exported | received (decoded) | dropped: queue full | dropped: export failed | exported + dropped = created | create time | shutdown | baseline RSS | peak RSS (VmHWM) | **peak over baseline** |");
-    println!("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
+    println!("| created | exported | received (decoded) | dropped: queue full | dropped: export failed | dropped: at shutdown | exported + dropped = created | create time | shutdown | baseline RSS | peak RSS (VmHWM) | **peak over baseline** |");
+    println!("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
     println!(
-        "| {created} | {exported} | {received_spans} | {queue_full} | {failed} | {} | {} ms | {} ms | {:.1} MiB | {:.1} MiB | **{:.1} MiB** |",
+        "| {created} | {exported} | {received_spans} | {queue_full} | {failed} | {at_shutdown} | {} | {} ms | {} ms | {:.1} MiB | {:.1} MiB | **{:.1} MiB** |",
         if accounted { "yes" } else { "**NO**" },
         field(&burst, "create_ms"),
         field(&burst, "shutdown_ms"),
@@ -498,12 +500,13 @@ fn burst_child(endpoint: &str, spans: u64) {
     let stats: ExportStats = guard.shutdown();
     let shutdown = shutdown_start.elapsed();
     println!(
-        "created={spans} exported={} dropped_queue_full={} dropped_export_failed={} \
+        "created={spans} exported={} dropped_queue_full={} dropped_export_failed={} dropped_at_shutdown={} \
          baseline_rss_kib={baseline} after_init_rss_kib={after_init} after_create_rss_kib={after_create} \
          after_shutdown_rss_kib={} hwm_kib={} create_ms={} shutdown_ms={}",
         stats.exported,
         stats.dropped_queue_full,
         stats.dropped_export_failed,
+        stats.dropped_at_shutdown,
         proc_status_kib("VmRSS"),
         proc_status_kib("VmHWM"),
         create.as_millis(),

@@ -920,3 +920,8 @@ mod buffer {
         taken
     }
 }
+
+/// Drops every finished record still buffered, when shutdown is over; returns how many.
+pub(crate) fn discard() -> usize {
+    buffer::drain(usize::MAX, drop)
+}

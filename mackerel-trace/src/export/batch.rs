@@ -1,6 +1,7 @@
 //! The batch processors: application threads hand finished spans ([`spans`]) or log records
 //! ([`logs`]) to a bounded queue (never blocking: a full queue drops and counts), one worker
-//! thread per signal exports them.
+//! thread per signal exports them. A [`ledger`] of what the worker took on and settled lets a
+//! shutdown that runs out of time count exactly what it leaves behind as dropped.
 //!
 //! Ours rather than the SDK's because the SDK's processors have no drop counter, ignore
 //! `OTEL_BSP_EXPORT_TIMEOUT`, and cannot cut requests by encoded size: each batch is cut by
@@ -18,7 +19,9 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use super::client::Deadline;
 use super::report::Report;
 use super::size;
+use ledger::Ledger;
 
+mod ledger;
 #[cfg(feature = "logs")]
 mod logs;
 mod spans;
@@ -44,6 +47,11 @@ pub(crate) trait Batched<E>: Send + Sized + 'static {
     /// per-thread buffers), added to `batch` before each export: about `limit` at most (whole
     /// chunks), so that what waits on the export thread stays bounded. Returns how many.
     fn collect(_batch: &mut Vec<Self>, _limit: usize) -> usize {
+        0
+    }
+    /// Drops what still waits where [`collect`](Self::collect) takes from, when shutdown is
+    /// over; returns how many.
+    fn discard() -> usize {
         0
     }
     /// An upper bound of the bytes the item adds to a request.
@@ -104,6 +112,9 @@ pub(crate) struct ExportTarget<E> {
 struct Queue<T> {
     sender: SyncSender<Message<T>>,
     report: Arc<Report>,
+    ledger: Arc<Ledger>,
+    /// [`Batched::discard`] of `T`.
+    discard: fn() -> usize,
     max_queue_size: usize,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
@@ -119,19 +130,23 @@ impl<T: Send + 'static> Queue<T> {
     {
         let (sender, receiver) = mpsc::sync_channel(config.max_queue_size);
         let worker_report = Arc::clone(&report);
+        let ledger = Arc::new(Ledger::default());
+        let worker_ledger = Arc::clone(&ledger);
         let worker = std::thread::Builder::new()
             .name(report.signal().thread_name().to_owned())
             .spawn(move || {
                 // What the export does (the HTTP client's own logging) must not come back as
                 // telemetry to export.
                 let _suppressed = Context::enter_telemetry_suppressed_scope();
-                Worker::new(target, config, worker_report).run(&receiver);
+                Worker::new(target, config, worker_report, worker_ledger).run(&receiver);
             })
             .map_err(|err| eprintln!("mackerel-trace: could not start the export thread: {err}"))
             .ok();
         Queue {
             sender,
             report,
+            ledger,
+            discard: T::discard,
             max_queue_size: config.max_queue_size,
             worker: Mutex::new(worker),
         }
@@ -145,7 +160,9 @@ impl<T: Send + 'static> Queue<T> {
     /// Called on application threads: never blocks; a full queue drops and counts.
     #[inline]
     fn push(&self, item: Box<T>) {
-        if self.sender.try_send(Message::Item(item)).is_err() {
+        if self.sender.try_send(Message::Item(item)).is_ok() {
+            self.ledger.queued();
+        } else {
             self.report.dropped_queue_full();
         }
     }
@@ -173,18 +190,12 @@ impl<T: Send + 'static> Queue<T> {
             if let Some(worker) = self.worker.lock().ok().and_then(|mut w| w.take()) {
                 let _ = worker.join();
             }
-        } else {
-            let why = self
-                .report
-                .pending_failure()
-                .map(|why| format!(" (the last attempt: {why})"))
-                .unwrap_or_default();
-            let items = self.report.signal().items();
-            eprintln!(
-                "mackerel-trace: flushing {items} at exit did not finish within {} ms{why}; {items} still queued were not sent",
-                timeout.as_millis()
-            );
         }
+        // What is not exported by now never will be: in the queue, in the worker's hands (a
+        // request in flight included: its answer no longer counts), in the fast path's buffers.
+        let left = self.ledger.close(self.discard);
+        self.report
+            .dropped_at_shutdown(left, result.is_err().then_some(timeout));
         self.report.maybe_print(true);
         result
     }
@@ -262,18 +273,25 @@ struct Worker<T, E> {
     target: ExportTarget<E>,
     config: BatchConfig,
     report: Arc<Report>,
+    ledger: Arc<Ledger>,
     batch: Vec<T>,
     /// The size bound of a request's resource part.
     resource_len: usize,
 }
 
 impl<T: Batched<E>, E> Worker<T, E> {
-    fn new(target: ExportTarget<E>, config: BatchConfig, report: Arc<Report>) -> Self {
+    fn new(
+        target: ExportTarget<E>,
+        config: BatchConfig,
+        report: Arc<Report>,
+        ledger: Arc<Ledger>,
+    ) -> Self {
         Worker {
             resource_len: size::resource(&target.resource),
             target,
             config,
             report,
+            ledger,
             batch: Vec::with_capacity(config.max_export_batch_size),
         }
     }
@@ -317,6 +335,10 @@ impl<T: Batched<E>, E> Worker<T, E> {
                 }
             }
             self.report.maybe_print(false);
+            // Shutdown gave up and counted what was left.
+            if self.ledger.is_closed() {
+                return;
+            }
         }
     }
 
@@ -330,7 +352,8 @@ impl<T: Batched<E>, E> Worker<T, E> {
         if room == 0 {
             return 0;
         }
-        T::collect(&mut self.batch, room)
+        let batch = &mut self.batch;
+        self.ledger.collect(|| T::collect(batch, room))
     }
 
     /// Exports the batch and everything waiting elsewhere, a batch at a time; stops when a
@@ -381,19 +404,22 @@ impl<T: Batched<E>, E> Worker<T, E> {
             let item_len = item.len_bound();
             let scope_len = item.scope_len_bound();
             if self.resource_len + scope_len + item_len > limit {
-                self.report.export_failed(
-                    1,
-                    format!(
-                        "{} of up to {item_len} bytes does not fit in a request of at most {limit} bytes",
-                        self.report.signal().one()
-                    ),
+                let why = format!(
+                    "{} of up to {item_len} bytes does not fit in a request of at most {limit} bytes",
+                    self.report.signal().one()
                 );
+                let report = &self.report;
+                if !self.ledger.settle(1, || report.export_failed(1, why)) {
+                    return;
+                }
                 continue;
             }
             let new_group = !groups.iter().any(|&first| request[first].same_scope(&item));
             let added = item_len + if new_group { scope_len } else { 0 };
             if request_len + added > limit {
-                self.send(std::mem::take(&mut request), by);
+                if !self.send(std::mem::take(&mut request), by) {
+                    return;
+                }
                 request_len = self.resource_len + scope_len + item_len;
                 groups.clear();
                 groups.push(0);
@@ -409,9 +435,13 @@ impl<T: Batched<E>, E> Worker<T, E> {
     }
 
     /// One export call, bounded by the export timeout and by `by` when that is still ahead.
-    fn send(&mut self, request: Vec<T>, by: Option<Instant>) {
+    /// Returns `false` when shutdown gave up meanwhile: the rest is counted already.
+    fn send(&mut self, request: Vec<T>, by: Option<Instant>) -> bool {
         if request.is_empty() {
-            return;
+            return true;
+        }
+        if self.ledger.is_closed() {
+            return false;
         }
         let items = request.len();
         let now = Instant::now();
@@ -424,12 +454,11 @@ impl<T: Batched<E>, E> Worker<T, E> {
         let exported = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             T::export(&self.target.exporter, request)
         }));
-        match exported {
-            Ok(Ok(())) => self.report.exported(items),
-            Ok(Err(err)) => self.report.export_failed(items, err.to_string()),
-            Err(_) => self
-                .report
-                .export_failed(items, "the exporter panicked".to_owned()),
-        }
+        let report = &self.report;
+        self.ledger.settle(items, || match exported {
+            Ok(Ok(())) => report.exported(items),
+            Ok(Err(err)) => report.export_failed(items, err.to_string()),
+            Err(_) => report.export_failed(items, "the exporter panicked".to_owned()),
+        })
     }
 }

@@ -25,12 +25,16 @@ pub struct ExportStats {
     pub dropped_queue_full: u64,
     /// Spans dropped because the endpoint failed, rejected the request, or did not answer in time.
     pub dropped_export_failed: u64,
+    /// Spans still waiting to be exported when shutdown stopped the export: its bound ran out
+    /// (a slow or unreachable endpoint, more spans than it could send in time). A request in
+    /// flight at that moment counts here, whatever the endpoint answers later.
+    pub dropped_at_shutdown: u64,
 }
 
 impl ExportStats {
     /// All dropped spans.
     pub fn dropped(&self) -> u64 {
-        self.dropped_queue_full + self.dropped_export_failed
+        self.dropped_queue_full + self.dropped_export_failed + self.dropped_at_shutdown
     }
 }
 
@@ -109,6 +113,7 @@ pub(crate) struct Report {
     exported: AtomicU64,
     dropped_queue_full: AtomicU64,
     dropped_export_failed: AtomicU64,
+    dropped_at_shutdown: AtomicU64,
     key_rejection_reported: AtomicBool,
     state: Mutex<ReportState>,
 }
@@ -135,6 +140,7 @@ impl Report {
             exported: AtomicU64::new(0),
             dropped_queue_full: AtomicU64::new(0),
             dropped_export_failed: AtomicU64::new(0),
+            dropped_at_shutdown: AtomicU64::new(0),
             key_rejection_reported: AtomicBool::new(false),
             state: Mutex::new(ReportState::default()),
         }
@@ -149,6 +155,7 @@ impl Report {
             exported: self.exported.load(Ordering::Relaxed),
             dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
             dropped_export_failed: self.dropped_export_failed.load(Ordering::Relaxed),
+            dropped_at_shutdown: self.dropped_at_shutdown.load(Ordering::Relaxed),
         }
     }
 
@@ -170,6 +177,42 @@ impl Report {
         if let Ok(mut state) = self.state.lock() {
             state.last_failure = Some(state.pending_failure.take().unwrap_or(fallback));
         }
+    }
+
+    /// Counts `items` left unexported when shutdown stopped the export, and says so on stderr
+    /// with why, when it stopped because `timed_out` (its bound) ran out.
+    pub(crate) fn dropped_at_shutdown(&self, items: u64, timed_out: Option<Duration>) {
+        self.dropped_at_shutdown.fetch_add(items, Ordering::Relaxed);
+        let Some(line) = self.shutdown_line(items, timed_out) else {
+            return;
+        };
+        eprintln!("{line}");
+        #[cfg(test)]
+        if let Ok(mut state) = self.state.lock() {
+            state.printed.push(line);
+        }
+    }
+
+    /// The line about `items` dropped at shutdown; none when nothing went wrong.
+    fn shutdown_line(&self, items: u64, timed_out: Option<Duration>) -> Option<String> {
+        let noun = self.signal.items();
+        let dropped = format!("dropped {items} {noun} not yet exported");
+        let Some(timeout) = timed_out else {
+            return (items > 0).then(|| format!("mackerel-trace: {dropped} at exit"));
+        };
+        let why = self
+            .pending_failure()
+            .map(|why| format!(" (the last attempt: {why})"))
+            .unwrap_or_default();
+        let dropped = if items > 0 {
+            format!("; {dropped}")
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "mackerel-trace: flushing {noun} at exit did not finish within {} ms{why}{dropped}",
+            timeout.as_millis()
+        ))
     }
 
     /// The HTTP client's account of a failed attempt, used if the export fails in the end.
@@ -294,6 +337,25 @@ mod tests {
         report.maybe_print(true);
         let line = "mackerel-trace: dropped 1 spans because the export queue was full (raise OTEL_BSP_MAX_QUEUE_SIZE or record fewer spans)";
         assert_eq!(report.printed(), [line, line]);
+    }
+
+    #[test]
+    fn shutdown_running_out_of_time_counts_and_states_what_it_left() {
+        let report = Report::new(Signal::Spans);
+        report.note_failure("no answer from http://127.0.0.1:9/v1/traces".to_owned());
+        report.dropped_at_shutdown(79_389, Some(Duration::from_millis(5_000)));
+        report.dropped_at_shutdown(0, None);
+        report.dropped_at_shutdown(3, None);
+        assert_eq!(
+            report.printed(),
+            [
+                "mackerel-trace: flushing spans at exit did not finish within 5000 ms (the last attempt: no answer from http://127.0.0.1:9/v1/traces); dropped 79389 spans not yet exported",
+                "mackerel-trace: dropped 3 spans not yet exported at exit",
+            ]
+        );
+        let stats = report.stats();
+        assert_eq!(stats.dropped_at_shutdown, 79_392);
+        assert_eq!(stats.dropped(), 79_392);
     }
 
     #[cfg(feature = "logs")]

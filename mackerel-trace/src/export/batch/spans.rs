@@ -68,6 +68,10 @@ impl<E: SpanExporter> Batched<E> for SpanData {
         crate::fast::drain(batch, limit)
     }
 
+    fn discard() -> usize {
+        crate::fast::discard()
+    }
+
     fn len_bound(&self) -> usize {
         size::span(self)
     }
