@@ -268,3 +268,158 @@ fn a_span_that_ends_while_its_thread_is_torn_down_is_exported() {
     let waited = by_name(&spans, "waits");
     assert!(waited.event("cancelled").is_some());
 }
+
+/// An error whose `Display` writes in pieces, past what a span keeps in place.
+#[derive(Debug)]
+struct Outer(Failed);
+
+impl std::fmt::Display for Outer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for piece in ["outer failed while ", "loading", " the nightly batch"] {
+            f.write_str(piece)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Outer {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[traced]
+fn fails_with_a_cause() -> Result<(), Outer> {
+    Err(Outer(Failed))
+}
+
+#[traced]
+fn fails_after_an_event() -> Result<(), Failed> {
+    get_active_span(|span| span.add_event("before", Vec::new()));
+    Err(Failed)
+}
+
+#[traced]
+fn fails_after_ok() -> Result<(), Failed> {
+    get_active_span(|span| span.set_status(Status::Ok));
+    Err(Failed)
+}
+
+#[traced]
+fn fails_at_length() -> Result<(), String> {
+    Err("é".repeat(3000))
+}
+
+#[traced]
+fn fails_twice() -> Result<(), Failed> {
+    get_active_span(|span| {
+        span.record_error(&Failed);
+        span.set_status(Status::error("zz first"));
+    });
+    Err(Failed)
+}
+
+fn string_attr<'a>(attributes: &'a [KeyValueProto], key: &str) -> Option<&'a str> {
+    use mackerel_trace::testing::proto::common::v1::any_value::Value;
+    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(s) => Some(s.as_str()),
+            _ => None,
+        }
+    })
+}
+
+use mackerel_trace::testing::proto::common::v1::KeyValue as KeyValueProto;
+
+#[test]
+fn an_err_is_written_as_the_sdk_writes_it() {
+    let spans = run(&[], 5, || {
+        let _ = fails_with_a_cause();
+        let _ = fails_after_an_event();
+        let _ = fails_after_ok();
+        let _ = fails_at_length();
+        let _ = fails_twice();
+    });
+    let message = "outer failed while loading the nightly batch";
+    let span = by_name(&spans, "fails_with_a_cause");
+    let status = span.span.status.as_ref().expect("a status");
+    assert_eq!((status.code, status.message.as_str()), (2, message));
+    assert!(span
+        .string_attr("error.type")
+        .is_some_and(|t| t.ends_with("::Outer")));
+    let exception = span.event("exception").expect("the exception event");
+    assert_eq!(exception.attributes.len(), 3);
+    assert!(string_attr(&exception.attributes, "exception.type")
+        .is_some_and(|t| t.ends_with("::Outer")));
+    assert_eq!(
+        string_attr(&exception.attributes, "exception.message"),
+        Some(message)
+    );
+    assert_eq!(
+        string_attr(&exception.attributes, "exception.stacktrace"),
+        Some(format!("{message}\ncaused by: it failed").as_str())
+    );
+    assert!(exception.time_unix_nano >= span.span.start_time_unix_nano);
+    assert!(exception.time_unix_nano <= span.span.end_time_unix_nano);
+
+    // The exception keeps its place among the span's events.
+    let span = by_name(&spans, "fails_after_an_event");
+    let events: Vec<&str> = span.span.events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(events, ["before", "exception"]);
+    assert_eq!(span.span.status.as_ref().map(|s| s.code), Some(2));
+
+    // Ok outranks Error, as in the SDK; the event is still there.
+    let span = by_name(&spans, "fails_after_ok");
+    assert_eq!(span.span.status.as_ref().map(|s| s.code), Some(1));
+    assert!(span.event("exception").is_some());
+
+    // Cut to 4096 bytes on a char boundary (a Display-only error takes another way in).
+    let span = by_name(&spans, "fails_at_length");
+    let status = span.span.status.as_ref().expect("a status");
+    assert_eq!(status.message, "é".repeat(2048));
+    let exception = span.event("exception").expect("the exception event");
+    assert_eq!(
+        string_attr(&exception.attributes, "exception.message"),
+        Some(status.message.as_str())
+    );
+
+    // Two failures: two events; of two errors, the status keeps the greater description.
+    let span = by_name(&spans, "fails_twice");
+    let events: Vec<&str> = span.span.events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(events, ["exception", "exception"]);
+    let status = span.span.status.as_ref().expect("a status");
+    assert_eq!((status.code, status.message.as_str()), (2, "zz first"));
+}
+
+#[test]
+fn an_err_respects_the_event_limit() {
+    let receiver = Receiver::start();
+    {
+        let _one = support::exclusive();
+        // Span limits come from the process environment only, for the SDK and for the fast
+        // path alike: set while this test alone starts a pipeline, and read when it starts.
+        std::env::set_var("OTEL_SPAN_EVENT_COUNT_LIMIT", "1");
+        let guard = support::start(support::config(&receiver.endpoint(), &[]));
+        std::env::remove_var("OTEL_SPAN_EVENT_COUNT_LIMIT");
+        let _ = fails_after_an_event();
+        let _ = fails();
+        let stats = guard.shutdown();
+        assert_eq!(stats.dropped(), 0, "{stats:?}");
+    }
+    let spans = receiver.wait_for_spans(2, Duration::from_secs(5));
+    // No room for the exception: counted as dropped; the status and `error.type` are set.
+    let span = by_name(&spans, "fails_after_an_event");
+    let events: Vec<&str> = span.span.events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(events, ["before"]);
+    assert_eq!(span.span.dropped_events_count, 1);
+    let status = span.span.status.as_ref().expect("a status");
+    assert_eq!((status.code, status.message.as_str()), (2, "it failed"));
+    assert!(span
+        .string_attr("error.type")
+        .is_some_and(|t| t.ends_with("::Failed")));
+    // Room for one: the exception.
+    let span = by_name(&spans, "fails");
+    let events: Vec<&str> = span.span.events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(events, ["exception"]);
+    assert_eq!(span.span.dropped_events_count, 0);
+}

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use opentelemetry::trace::{SpanRef, Status};
 use opentelemetry::{Key, KeyValue, StringValue, Value};
 
+use crate::fast::{self, Failure, Text};
 use crate::value::cut_format;
 
-const ERROR_TYPE: Key = Key::from_static_str("error.type");
+pub(crate) const ERROR_TYPE: Key = Key::from_static_str("error.type");
 pub(crate) const EXCEPTION_TYPE: Key = Key::from_static_str("exception.type");
 pub(crate) const EXCEPTION_MESSAGE: Key = Key::from_static_str("exception.message");
 const EXCEPTION_STACKTRACE: Key = Key::from_static_str("exception.stacktrace");
@@ -20,11 +21,18 @@ pub(crate) fn record_error_chain<E: Error + ?Sized>(
     type_name: &'static str,
     error: &E,
 ) {
-    let message = cut_format(format_args!("{error}"));
+    let message = Text::format(format_args!("{error}"));
     let Some(mut source) = error.source() else {
-        return record_error(span, type_name, message, None);
+        return record_failure(
+            span,
+            Failure {
+                type_name: type_name.into(),
+                message,
+                stacktrace: None,
+            },
+        );
     };
-    let mut trace = message.clone();
+    let mut trace = message.as_str().to_owned();
     loop {
         trace.push_str("\ncaused by: ");
         trace.push_str(&cut_format(format_args!("{source}")));
@@ -33,7 +41,14 @@ pub(crate) fn record_error_chain<E: Error + ?Sized>(
             None => break,
         }
     }
-    record_error(span, type_name, message, Some(trace));
+    record_failure(
+        span,
+        Failure {
+            type_name: type_name.into(),
+            message,
+            stacktrace: Some(trace),
+        },
+    );
 }
 
 /// Sets `error.type`, the `exception` event and status `Error`. `stacktrace` is `None` when it
@@ -45,22 +60,54 @@ pub(crate) fn record_error(
     message: String,
     stacktrace: Option<String>,
 ) {
-    let type_name = Value::String(type_name.into());
-    span.set_attribute(KeyValue::new(ERROR_TYPE, type_name.clone()));
-    let shared: Arc<str> = Arc::from(message.as_str());
-    let stacktrace = match stacktrace {
-        Some(trace) => Value::String(StringValue::from(trace)),
-        None => Value::String(StringValue::from(Arc::clone(&shared))),
+    record_failure(
+        span,
+        Failure {
+            type_name: type_name.into(),
+            message: Text::from(message),
+            stacktrace,
+        },
+    );
+}
+
+/// [`record_error`]'s work. A fast span takes the whole failure with its `error.type`
+/// attribute, in one call (see [`fast::with_failure`]); any other span gets the event and the
+/// status after it.
+fn record_failure(span: SpanRef<'_>, failure: Failure) {
+    let error_type = KeyValue::new(ERROR_TYPE, Value::String(failure.type_name.clone()));
+    let Some(failure) = fast::with_failure(failure, || span.set_attribute(error_type)) else {
+        return;
     };
+    let Failure {
+        type_name,
+        message,
+        stacktrace,
+    } = failure;
+    let message = message.into_string();
     span.add_event(
         "exception",
-        vec![
-            KeyValue::new(EXCEPTION_TYPE, type_name),
-            KeyValue::new(EXCEPTION_MESSAGE, Value::String(StringValue::from(shared))),
-            KeyValue::new(EXCEPTION_STACKTRACE, stacktrace),
-        ],
+        Vec::from(exception_attributes(type_name, &message, stacktrace)),
     );
     span.set_status(Status::error(message));
+}
+
+/// The `exception` event's attributes: `exception.stacktrace` repeats the message when there
+/// is no chain, sharing its text.
+pub(crate) fn exception_attributes(
+    type_name: StringValue,
+    message: &str,
+    stacktrace: Option<String>,
+) -> [KeyValue; 3] {
+    let shared: Arc<str> = Arc::from(message);
+    let stacktrace = match stacktrace {
+        Some(trace) => StringValue::from(trace),
+        None => StringValue::from(Arc::clone(&shared)),
+    };
+    [
+        KeyValue::new(EXCEPTION_TYPE, Value::String(type_name)),
+        KeyValue::new(EXCEPTION_MESSAGE, Value::String(StringValue::from(shared))),
+        KeyValue::new(EXCEPTION_STACKTRACE, Value::String(stacktrace)),
+    ]
 }
 
 /// Records a failure that has a type and a message but no `Error` value to walk (an HTTP

@@ -20,7 +20,7 @@
 //! console, keep the SDK path.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -337,6 +337,11 @@ impl std::fmt::Debug for Record {
 #[derive(Default)]
 struct Extras {
     status: Status,
+    /// The status is `Error` with the exception's message as its description (kept once, in
+    /// `exception`, until the span is exported).
+    status_is_exception: bool,
+    /// The failure `record_error` wrote in one step, when it did (see [`with_failure`]).
+    exception: Option<Exception>,
     name: Option<Cow<'static, str>>,
     events: SpanEvents,
     links: SpanLinks,
@@ -504,6 +509,236 @@ impl Record {
     }
 }
 
+impl Record {
+    /// Sets the status as the SDK does: `Ok` > `Error` > `Unset`, two errors ordered by their
+    /// descriptions; `Unset` changes nothing.
+    fn set_status(&mut self, status: Status) {
+        if status == Status::Unset {
+            return;
+        }
+        let extras = self.extras.get_or_insert_with(Box::default);
+        if outranks(&status, &extras.status, extras.status_text()) {
+            extras.status = status;
+            extras.status_is_exception = false;
+        }
+    }
+
+    /// Records `failure` as [`record_error`](crate::exception::record_error) does on any span,
+    /// `error_type` first: the attribute, the `exception` event (kept as it is, made into an
+    /// `Event` on the export thread), status `Error` with the message.
+    fn fail(&mut self, error_type: KeyValue, failure: Failure) {
+        self.push_attribute(error_type);
+        let time = opentelemetry::time::now();
+        let limits = self.pipeline.limits;
+        self.extras
+            .get_or_insert_with(Box::default)
+            .fail(failure, time, &limits);
+    }
+}
+
+impl Extras {
+    /// The description of an `Error` status kept in the exception.
+    fn status_text(&self) -> Option<&str> {
+        match &self.exception {
+            Some(exception) if self.status_is_exception => Some(exception.failure.message.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Events so far, the exception's included.
+    fn event_count(&self) -> usize {
+        self.events.events.len() + usize::from(self.exception.is_some())
+    }
+
+    fn fail(&mut self, failure: Failure, time: SystemTime, limits: &SpanLimits) {
+        let room = self.event_count() < limits.max_events_per_span as usize;
+        // Compared with the message as the description, which is not copied to do it.
+        let takes_status = match &self.status {
+            Status::Error { description } => {
+                failure.message.as_str() > self.status_text().unwrap_or(description)
+            }
+            Status::Ok => false,
+            Status::Unset => true,
+        };
+        if room && self.exception.is_none() {
+            self.exception = Some(Exception {
+                failure,
+                time,
+                events_before: self.events.events.len() as u32,
+            });
+            if takes_status {
+                self.status = Status::Error {
+                    description: Cow::Borrowed(""),
+                };
+                self.status_is_exception = true;
+            }
+            return;
+        }
+        // A second failure on one span, or no room for its event: the long way, as rare as it
+        // is.
+        let Failure {
+            type_name,
+            message,
+            stacktrace,
+        } = failure;
+        let message = message.into_string();
+        if room {
+            let mut attributes = Vec::from(crate::exception::exception_attributes(
+                type_name, &message, stacktrace,
+            ));
+            let dropped = cap(&mut attributes, limits.max_attributes_per_event);
+            self.events
+                .events
+                .push(Event::new("exception", time, attributes, dropped));
+        } else {
+            self.events.dropped_count += 1;
+        }
+        if takes_status {
+            self.status = Status::error(message);
+            self.status_is_exception = false;
+        }
+    }
+}
+
+/// Whether `new` replaces `current` (whose description is `current_text` when it is kept
+/// elsewhere), in the SDK's order: `Ok` > `Error` > `Unset`, errors by description.
+fn outranks(new: &Status, current: &Status, current_text: Option<&str>) -> bool {
+    match (new, current) {
+        (Status::Error { description: new }, Status::Error { description }) => {
+            new.as_ref() > current_text.unwrap_or(description.as_ref())
+        }
+        _ => new > current,
+    }
+}
+
+/// A failure as [`record_error`](crate::exception::record_error) records it: `error.type`,
+/// the `exception` event's attributes, and the status description (the message).
+pub(crate) struct Failure {
+    pub(crate) type_name: StringValue,
+    pub(crate) message: Text,
+    /// The `source()` chain; `None` when it would only repeat the message.
+    pub(crate) stacktrace: Option<String>,
+}
+
+/// The `exception` event of a [`Failure`], as a record keeps it.
+struct Exception {
+    failure: Failure,
+    time: SystemTime,
+    /// Where it goes among the span's other events.
+    events_before: u32,
+}
+
+impl Exception {
+    fn into_event(self, limits: &SpanLimits) -> Event {
+        let Failure {
+            type_name,
+            message,
+            stacktrace,
+        } = self.failure;
+        let mut attributes = Vec::from(crate::exception::exception_attributes(
+            type_name,
+            message.as_str(),
+            stacktrace,
+        ));
+        let dropped = cap(&mut attributes, limits.max_attributes_per_event);
+        Event::new("exception", self.time, attributes, dropped)
+    }
+}
+
+std::thread_local! {
+    /// The failure [`with_failure`] hands to a fast span, for the length of one call.
+    static FAILURE: std::cell::Cell<Option<Failure>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `set_error_type` (a span's `set_attribute` of `error.type`) with `failure` at hand:
+/// a fast span takes it there and records the whole failure in one step, under the one lock
+/// of that call. Returns the failure when nothing took it (an SDK span, a span not recording):
+/// the caller records the rest the long way.
+pub(crate) fn with_failure(failure: Failure, set_error_type: impl FnOnce()) -> Option<Failure> {
+    let mut failure = Some(failure);
+    if FAILURE.try_with(|slot| slot.set(failure.take())).is_err() {
+        // The thread is being torn down: the long way.
+        set_error_type();
+        return failure;
+    }
+    set_error_type();
+    take_failure()
+}
+
+fn take_failure() -> Option<Failure> {
+    FAILURE.try_with(Cell::take).ok().flatten()
+}
+
+/// Text kept in place when it is short, and in a `String` when not; at most
+/// [`MAX_STRING_BYTES`](crate::value::MAX_STRING_BYTES), cut as strings are.
+pub(crate) enum Text {
+    Short { len: u8, bytes: [u8; SHORT_TEXT] },
+    Long(String),
+}
+
+impl Text {
+    /// `value` formatted, cut to [`MAX_STRING_BYTES`](crate::value::MAX_STRING_BYTES) without
+    /// formatting the rest; allocates only when it is long.
+    pub(crate) fn format(value: std::fmt::Arguments<'_>) -> Text {
+        let mut text = Text::Short {
+            len: 0,
+            bytes: [0; SHORT_TEXT],
+        };
+        let _ = std::fmt::write(&mut text, value);
+        text
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // SAFETY: only whole `&str`s are copied in (see `write_str`).
+            Text::Short { len, bytes } => unsafe {
+                std::str::from_utf8_unchecked(&bytes[..usize::from(*len)])
+            },
+            Text::Long(text) => text,
+        }
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        match self {
+            Text::Long(text) => text,
+            short => short.as_str().to_owned(),
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Self {
+        Text::Long(text)
+    }
+}
+
+impl std::fmt::Write for Text {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let len = self.as_str().len();
+        let room = crate::value::MAX_STRING_BYTES.saturating_sub(len);
+        let cut = crate::value::cut_to(s, room);
+        match self {
+            Text::Short { len, bytes } if usize::from(*len) + cut.len() <= SHORT_TEXT => {
+                let at = usize::from(*len);
+                bytes[at..at + cut.len()].copy_from_slice(cut.as_bytes());
+                *len += cut.len() as u8;
+            }
+            Text::Short { .. } => {
+                let mut long = String::with_capacity((len + cut.len()).max(64));
+                long.push_str(self.as_str());
+                long.push_str(cut);
+                *self = Text::Long(long);
+            }
+            Text::Long(text) => text.push_str(cut),
+        }
+        if cut.len() < s.len() {
+            // Stops the formatter: the rest would be cut anyway.
+            return Err(std::fmt::Error);
+        }
+        Ok(())
+    }
+}
+
 impl FastSpan {
     /// The record; `None` once ended.
     #[inline]
@@ -540,8 +775,9 @@ impl opentelemetry::trace::Span for FastSpan {
         let Some((extras, limits)) = self.extras() else {
             return;
         };
+        let count = extras.event_count();
         let events = &mut extras.events;
-        if events.events.len() < limits.max_events_per_span as usize {
+        if count < limits.max_events_per_span as usize {
             let dropped = cap(&mut attributes, limits.max_attributes_per_event);
             events
                 .events
@@ -561,19 +797,18 @@ impl opentelemetry::trace::Span for FastSpan {
 
     fn set_attribute(&mut self, attribute: KeyValue) {
         if let Some(record) = self.record_mut() {
+            if attribute.key == crate::exception::ERROR_TYPE {
+                if let Some(failure) = take_failure() {
+                    return record.fail(attribute, failure);
+                }
+            }
             record.push_attribute(attribute);
         }
     }
 
     fn set_status(&mut self, status: Status) {
-        // Ok > Error > Unset, as the SDK orders them.
-        if status == Status::Unset {
-            return;
-        }
-        if let Some((extras, _)) = self.extras() {
-            if status > extras.status {
-                extras.status = status;
-            }
+        if let Some(record) = self.record_mut() {
+            record.set_status(status);
         }
     }
 
@@ -640,11 +875,20 @@ impl Record {
             attributes.truncate(limit);
         }
         let Extras {
-            status,
+            mut status,
+            status_is_exception,
+            exception,
             name,
-            events,
+            mut events,
             links,
         } = self.extras.map(|extras| *extras).unwrap_or_default();
+        if let Some(exception) = exception {
+            if status_is_exception {
+                status = Status::error(exception.failure.message.as_str().to_owned());
+            }
+            let at = (exception.events_before as usize).min(events.events.len());
+            events.events.insert(at, exception.into_event(&limits));
+        }
         SpanData {
             span_context: self.span_context,
             parent_span_id: self.parent_span_id,
@@ -924,4 +1168,27 @@ mod buffer {
 /// Drops every finished record still buffered, when shutdown is over; returns how many.
 pub(crate) fn discard() -> usize {
     buffer::drain(usize::MAX, drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Text;
+
+    #[test]
+    fn text_is_kept_in_place_until_it_is_long_and_cut_as_strings_are() {
+        let short = Text::format(format_args!("{}-{}", "it", 42));
+        assert!(matches!(short, Text::Short { .. }));
+        assert_eq!(short.as_str(), "it-42");
+
+        let pieces = ["0123456789", "0123456789", "0123456789"];
+        let long = Text::format(format_args!("{}{}{}", pieces[0], pieces[1], pieces[2]));
+        assert!(matches!(long, Text::Long(_)));
+        assert_eq!(long.as_str(), pieces.concat());
+
+        // 4096 bytes at most, on a char boundary: "é" is 2 bytes, "x" makes the cut odd.
+        let cut = Text::format(format_args!("x{}", "é".repeat(3000)));
+        let expected = format!("x{}", "é".repeat(2047));
+        assert_eq!(cut.as_str(), expected);
+        assert_eq!(cut.into_string().len(), 4095);
+    }
 }
