@@ -259,7 +259,7 @@ fn begin_span(
         pipeline,
         site,
         kind,
-        span_context: span_context.clone(),
+        span_context,
         parent_span_id,
         parent_is_remote,
         start: opentelemetry::time::now(),
@@ -269,7 +269,6 @@ fn begin_span(
         extras: None,
     });
     Begun::Recording(FastSpan {
-        span_context,
         record: Some(record),
     })
 }
@@ -428,14 +427,13 @@ impl Attributes {
 /// lives in a box of the thread's pool. When the span ends, the record moves into the
 /// thread's buffer and the box goes back to the pool of the thread it ended on.
 pub(crate) struct FastSpan {
-    span_context: SpanContext,
     /// The record, owned (a `Box<Record>` taken apart); `None` once ended.
     record: Option<NonNull<Record>>,
 }
 
 // SAFETY: `FastSpan` owns its record as a `Box` would (nothing else points to it once the span
-// is shared), and `Record` is `Send`. `&FastSpan` reads only the span context and whether the
-// record is there.
+// is shared), and `Record` is `Send`. `&FastSpan` reads only whether the record is there and
+// its span context, which no `&mut FastSpan` changes.
 unsafe impl Send for FastSpan {}
 // SAFETY: as above; the record is reached only through `&mut FastSpan`.
 unsafe impl Sync for FastSpan {}
@@ -450,7 +448,10 @@ const _: fn() = || {
 impl std::fmt::Debug for FastSpan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FastSpan")
-            .field("span_context", &self.span_context)
+            .field(
+                "span_context",
+                opentelemetry::trace::Span::span_context(self),
+            )
             .field("ended", &self.record.is_none())
             .finish_non_exhaustive()
     }
@@ -787,8 +788,16 @@ impl opentelemetry::trace::Span for FastSpan {
         }
     }
 
+    /// The record's (the span's context is kept once, there); empty once the span ended.
+    /// The `Context` holding the span keeps its own copy, taken when the span was put in it:
+    /// this is read only then.
     fn span_context(&self) -> &SpanContext {
-        &self.span_context
+        match self.record {
+            // SAFETY: the record is live while the span holds it, and its span context is never
+            // written after the record is made (see the `Sync` impl).
+            Some(record) => unsafe { &(*record.as_ptr()).span_context },
+            None => &SpanContext::NONE,
+        }
     }
 
     fn is_recording(&self) -> bool {

@@ -253,7 +253,7 @@ impl Attributes<'_> {
     }
 
     /// Records `value` through [`AttributeValue`]; nothing when it converts to `None`.
-    #[inline]
+    #[inline(always)]
     pub fn record<V: AttributeValue + ?Sized>(&mut self, key: &'static str, value: &V) {
         if let Target::Fast(record) = &mut self.0 {
             if let Some(text) = value.as_text() {
