@@ -23,22 +23,33 @@
 //! and baggage, the specification's default. They read the propagators on every call, so a
 //! layer built before `init()` sees what `init()` set.
 
+use std::str::FromStr as _;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use http::HeaderMap;
+use http::header::{HeaderMap, HeaderName};
 #[cfg(feature = "actix")]
 use opentelemetry::propagation::Extractor;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry::Context;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 use crate::settings::Propagator;
 
-type Shared = Arc<dyn TextMapPropagator + Send + Sync>;
+/// The propagators `init()` set: their list, and the composite made of them.
+struct Installed {
+    list: Vec<Propagator>,
+    composite: TextMapCompositePropagator,
+}
 
-/// The propagators `init()` set; `None` until then (W3C trace context and baggage).
-static PROPAGATOR: RwLock<Option<Shared>> = RwLock::new(None);
+/// What `init()` set; `None` until then (W3C trace context and baggage).
+static PROPAGATOR: RwLock<Option<Arc<Installed>>> = RwLock::new(None);
+
+/// The specification's default: W3C trace context, then baggage.
+const DEFAULT: [Propagator; 2] = [Propagator::TraceContext, Propagator::Baggage];
 
 /// Writes the current context (the current span and baggage) into `headers`.
 ///
@@ -83,7 +94,88 @@ pub fn inject_context(cx: &Context, headers: &mut HeaderMap) {
 ///
 /// See the [module example](self).
 pub fn extract(headers: &HeaderMap) -> Context {
-    with_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)))
+    let installed = installed();
+    let list = installed
+        .as_ref()
+        .map_or(&DEFAULT[..], |installed| &installed.list);
+    extract_onto(Context::current(), list, headers)
+}
+
+/// What the composite of `list` extracts onto `cx`, read from the map without the generic
+/// carrier's per-lookup header-name parsing; the tests below check it against the SDK's
+/// propagators.
+fn extract_onto(mut cx: Context, list: &[Propagator], headers: &HeaderMap) -> Context {
+    for propagator in list {
+        cx = match propagator {
+            Propagator::TraceContext => trace_context(cx, headers),
+            Propagator::Baggage if header(headers, &BAGGAGE).is_some() => {
+                BaggagePropagator::new().extract_with_context(&cx, &HeaderExtractor(headers))
+            }
+            Propagator::Baggage => cx,
+        };
+    }
+    cx
+}
+
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
+/// The first `name` header, when it is text (as the SDK's `HeaderExtractor` reads it).
+fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// `cx` with the remote parent `traceparent` and `tracestate` carry, as the SDK's
+/// `TraceContextPropagator` extracts it: a `traceparent` of the usual shape is read here,
+/// anything else by the SDK.
+fn trace_context(cx: Context, headers: &HeaderMap) -> Context {
+    let value = header(headers, &TRACEPARENT).unwrap_or("").trim();
+    if value.is_empty() {
+        return cx;
+    }
+    let Some((trace_id, span_id, flags)) = usual_traceparent(value) else {
+        return TraceContextPropagator::new().extract_with_context(&cx, &HeaderExtractor(headers));
+    };
+    let trace_state = header(headers, &TRACESTATE)
+        .map(|state| TraceState::from_str(state).unwrap_or_default())
+        .unwrap_or_default();
+    let span_context = SpanContext::new(trace_id, span_id, flags, true, trace_state);
+    if span_context.is_valid() {
+        cx.with_remote_span_context(span_context)
+    } else {
+        cx
+    }
+}
+
+/// A `traceparent` of the shape W3C trace context version `00` writes
+/// (`00-<32 hex>-<16 hex>-<2 hex>`, lower case): its ids and flags (sampled only, as the SDK
+/// keeps them). `None` for any other shape, left to the SDK's rules.
+fn usual_traceparent(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
+    let bytes = value.as_bytes();
+    if bytes.len() != 55 || &bytes[..3] != b"00-" || bytes[35] != b'-' || bytes[52] != b'-' {
+        return None;
+    }
+    let trace_id = lower_hex(&bytes[3..35])?;
+    let span_id = lower_hex(&bytes[36..52])?;
+    let flags = lower_hex(&bytes[53..55])?;
+    Some((
+        TraceId::from(trace_id),
+        SpanId::from(span_id as u64),
+        TraceFlags::new(flags as u8) & TraceFlags::SAMPLED,
+    ))
+}
+
+/// `digits` (at most 32, lower-case hex) as a number.
+fn lower_hex(digits: &[u8]) -> Option<u128> {
+    digits.iter().try_fold(0u128, |n, &digit| {
+        let value = match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => return None,
+        };
+        Some(n << 4 | u128::from(value))
+    })
 }
 
 /// [`extract`] from any carrier, such as another crate's header map.
@@ -92,14 +184,15 @@ pub(crate) fn extract_from(carrier: &dyn Extractor) -> Context {
     with_propagator(|propagator| propagator.extract(carrier))
 }
 
+fn installed() -> Option<Arc<Installed>> {
+    PROPAGATOR.read().ok().and_then(|slot| slot.clone())
+}
+
 fn with_propagator<R>(f: impl FnOnce(&dyn TextMapPropagator) -> R) -> R {
-    static DEFAULT: OnceLock<TextMapCompositePropagator> = OnceLock::new();
-    let installed = PROPAGATOR.read().ok().and_then(|slot| slot.clone());
-    match installed {
-        Some(propagator) => f(&*propagator),
-        None => {
-            f(DEFAULT.get_or_init(|| composite(&[Propagator::TraceContext, Propagator::Baggage])))
-        }
+    static DEFAULT_COMPOSITE: OnceLock<TextMapCompositePropagator> = OnceLock::new();
+    match installed() {
+        Some(installed) => f(&installed.composite),
+        None => f(DEFAULT_COMPOSITE.get_or_init(|| composite(&DEFAULT))),
     }
 }
 
@@ -119,7 +212,151 @@ fn composite(propagators: &[Propagator]) -> TextMapCompositePropagator {
 /// Sets the propagators for these functions and as the OpenTelemetry global.
 pub(crate) fn install(propagators: &[Propagator]) {
     if let Ok(mut slot) = PROPAGATOR.write() {
-        *slot = Some(Arc::new(composite(propagators)));
+        *slot = Some(Arc::new(Installed {
+            list: propagators.to_vec(),
+            composite: composite(propagators),
+        }));
     }
     opentelemetry::global::set_text_map_propagator(composite(propagators));
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::baggage::BaggageExt as _;
+
+    use super::*;
+
+    /// What a context carries that extraction sets: the remote span and the baggage.
+    fn carried(cx: &Context) -> (bool, SpanContext, Vec<String>) {
+        let mut baggage: Vec<String> = cx
+            .baggage()
+            .iter()
+            .map(|(key, (value, metadata))| format!("{key}={value};{}", metadata.as_str()))
+            .collect();
+        baggage.sort();
+        (
+            cx.has_active_span(),
+            cx.span().span_context().clone(),
+            baggage,
+        )
+    }
+
+    #[test]
+    fn extract_reads_what_the_sdk_propagators_read() {
+        let traceparents: &[&[u8]] = &[
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff",
+            b"  00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 ",
+            b"02-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09",
+            b"02-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-XYZxsf09",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-",
+            b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            b"0000-00000000000000000000000000000000-0000000000000000-01",
+            b"00-ab00000000000000000000000000000000-cd00000000000000-01",
+            b"00-ab000000000000000000000000000000-cd0000000000000000-01",
+            b"00-ab000000000000000000000000000000-cd00000000000000-0100",
+            b"qw-00000000000000000000000000000000-0000000000000000-01",
+            b"00-qw000000000000000000000000000000-cd00000000000000-01",
+            b"00-ab000000000000000000000000000000-qw00000000000000-01",
+            b"00-ab000000000000000000000000000000-cd00000000000000-qw",
+            b"A0-00000000000000000000000000000000-0000000000000000-01",
+            b"00-AB000000000000000000000000000000-cd00000000000000-01",
+            b"00-ab000000000000000000000000000000-CD00000000000000-01",
+            b"00-ab000000000000000000000000000000-cd00000000000000-A1",
+            b"00-00000000000000000000000000000000-0000000000000000-01",
+            b"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-",
+            b"00-abc-def-01",
+            b"+0-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-+1",
+            b"00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e47\xff-00f067aa0ba902b7-01",
+            b"",
+        ];
+        let tracestates: &[Option<&[u8]>] = &[
+            None,
+            Some(b"foo=bar"),
+            Some(b"foo=bar,vendor=a1b2"),
+            Some(b"=="),
+            Some(b"\xff=1"),
+        ];
+        let baggages: &[Option<&[u8]>] = &[
+            None,
+            Some(b"user=alice"),
+            Some(b"user=alice;level=1, team=%20core"),
+            Some(b"nonsense"),
+            Some(b"k=\xff"),
+        ];
+        let lists: &[&[Propagator]] = &[
+            &DEFAULT,
+            &[Propagator::TraceContext],
+            &[Propagator::Baggage],
+            &[Propagator::Baggage, Propagator::TraceContext],
+            &[],
+        ];
+        let mut compared = 0;
+        for traceparent in traceparents {
+            for tracestate in tracestates {
+                for baggage in baggages {
+                    let mut headers = HeaderMap::new();
+                    if !traceparent.is_empty() {
+                        let value = http::HeaderValue::from_bytes(traceparent).unwrap();
+                        headers.insert("traceparent", value);
+                    }
+                    if let Some(state) = tracestate {
+                        let value = http::HeaderValue::from_bytes(state).unwrap();
+                        headers.insert("tracestate", value);
+                    }
+                    if let Some(baggage) = baggage {
+                        let value = http::HeaderValue::from_bytes(baggage).unwrap();
+                        headers.insert("baggage", value);
+                    }
+                    for list in lists {
+                        let ours = extract_onto(Context::new(), list, &headers);
+                        let sdk = composite(list)
+                            .extract_with_context(&Context::new(), &HeaderExtractor(&headers));
+                        assert_eq!(
+                            carried(&ours),
+                            carried(&sdk),
+                            "{:?} {:?} {:?} {list:?}",
+                            String::from_utf8_lossy(traceparent),
+                            tracestate.map(String::from_utf8_lossy),
+                            baggage.map(String::from_utf8_lossy),
+                        );
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(compared, traceparents.len() * 5 * 5 * lists.len());
+
+        // A second header of a name: the first is read, as the SDK reads it.
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "traceparent",
+            http::HeaderValue::from_static(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        );
+        headers.append(
+            "traceparent",
+            http::HeaderValue::from_static(
+                "00-11111111111111111111111111111111-2222222222222222-01",
+            ),
+        );
+        let ours = extract_onto(Context::new(), &DEFAULT, &headers);
+        let sdk =
+            composite(&DEFAULT).extract_with_context(&Context::new(), &HeaderExtractor(&headers));
+        assert_eq!(carried(&ours), carried(&sdk));
+        assert_eq!(
+            ours.span().span_context().trace_id(),
+            TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736)
+        );
+    }
 }
