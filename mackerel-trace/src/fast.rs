@@ -165,7 +165,7 @@ pub(crate) fn start(pipeline: &'static Pipeline, site: &'static CallSite, cx: &C
     } else {
         cx
     };
-    match begin_span(pipeline, Some(site), site.kind.clone(), parent) {
+    match begin_span(pipeline, Origin::Site(site), site.kind.clone(), parent) {
         Begun::Recording(span) => {
             let record = span.record.expect("a span just begun has its record");
             Started::Recording(cx.with_span(span), record)
@@ -187,17 +187,13 @@ pub(crate) fn start_span(
     start: Option<SystemTime>,
     parent: &Context,
 ) -> Context {
-    match begin_span(pipeline, None, kind, parent) {
+    match begin_span(pipeline, Origin::Named(name), kind, parent) {
         Begun::Recording(mut span) => {
             let limit = pipeline.limits.max_attributes_per_span as usize;
             if let Some(record) = span.record_mut() {
                 if let Some(start) = start {
                     record.start = start;
                 }
-                record.extras = Some(Box::new(Extras {
-                    name: Some(name),
-                    ..Extras::default()
-                }));
                 if attributes.len() <= limit {
                     // Kept as they come: no copy.
                     record.attributes.more = attributes;
@@ -214,12 +210,7 @@ pub(crate) fn start_span(
 }
 
 #[inline(always)]
-fn begin_span(
-    pipeline: &'static Pipeline,
-    site: Option<&'static CallSite>,
-    kind: SpanKind,
-    cx: &Context,
-) -> Begun {
+fn begin_span(pipeline: &'static Pipeline, origin: Origin, kind: SpanKind, cx: &Context) -> Begun {
     if cx.is_telemetry_suppressed() {
         return Begun::NotRecording(SpanContext::empty_context());
     }
@@ -257,7 +248,7 @@ fn begin_span(
     );
     let record = buffer::boxed(|| Record {
         pipeline,
-        site,
+        origin,
         kind,
         span_context,
         parent_span_id,
@@ -310,8 +301,7 @@ fn by_ratio(ratio: f64, trace_id: TraceId) -> bool {
 /// A finished span as the calling thread keeps it until the export thread takes it.
 pub(crate) struct Record {
     pipeline: &'static Pipeline,
-    /// The traced function; `None` for an integration's span (named in `extras`).
-    site: Option<&'static CallSite>,
+    origin: Origin,
     kind: SpanKind,
     span_context: SpanContext,
     parent_span_id: SpanId,
@@ -323,6 +313,14 @@ pub(crate) struct Record {
     dropped_attributes: u32,
     /// What fewer spans have: a status, events, links, a new name.
     extras: Option<Box<Extras>>,
+}
+
+/// What a span is of, and named after.
+enum Origin {
+    /// A traced function.
+    Site(&'static CallSite),
+    /// An integration's span (a server or client request, a query), and its name.
+    Named(Cow<'static, str>),
 }
 
 impl std::fmt::Debug for Record {
@@ -496,7 +494,7 @@ impl Record {
     #[inline]
     fn has_room(&mut self) -> bool {
         let limit = self.pipeline.limits.max_attributes_per_span as usize;
-        let code = if self.site.is_some() {
+        let code = if matches!(self.origin, Origin::Site(_)) {
             CODE_ATTRIBUTES
         } else {
             0
@@ -870,12 +868,15 @@ impl Drop for FastSpan {
 impl Record {
     /// The `SpanData` the SDK would have built for this span. On the export thread.
     fn into_span_data(self) -> SpanData {
-        let site = self.site;
         let limits = self.pipeline.limits;
         let mut attributes = Vec::with_capacity(CODE_ATTRIBUTES + self.attributes.len());
-        if let Some(site) = site {
-            attributes.extend(site.code_attributes());
-        }
+        let origin_name = match self.origin {
+            Origin::Site(site) => {
+                attributes.extend(site.code_attributes());
+                Cow::Borrowed(site.name)
+            }
+            Origin::Named(name) => name,
+        };
         self.attributes.into_key_values(&mut attributes);
         let mut dropped_attributes_count = self.dropped_attributes;
         let limit = limits.max_attributes_per_span as usize;
@@ -903,7 +904,7 @@ impl Record {
             parent_span_id: self.parent_span_id,
             parent_span_is_remote: self.parent_is_remote,
             span_kind: self.kind,
-            name: name.unwrap_or(Cow::Borrowed(site.map_or("", |site| site.name))),
+            name: name.unwrap_or(origin_name),
             start_time: self.start,
             end_time: self.end,
             attributes,

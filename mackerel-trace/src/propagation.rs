@@ -156,26 +156,42 @@ fn usual_traceparent(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
     if bytes.len() != 55 || &bytes[..3] != b"00-" || bytes[35] != b'-' || bytes[52] != b'-' {
         return None;
     }
-    let trace_id = lower_hex(&bytes[3..35])?;
+    let high = lower_hex(&bytes[3..19])?;
+    let low = lower_hex(&bytes[19..35])?;
     let span_id = lower_hex(&bytes[36..52])?;
     let flags = lower_hex(&bytes[53..55])?;
     Some((
-        TraceId::from(trace_id),
-        SpanId::from(span_id as u64),
+        TraceId::from(u128::from(high) << 64 | u128::from(low)),
+        SpanId::from(span_id),
         TraceFlags::new(flags as u8) & TraceFlags::SAMPLED,
     ))
 }
 
-/// `digits` (at most 32, lower-case hex) as a number.
-fn lower_hex(digits: &[u8]) -> Option<u128> {
-    digits.iter().try_fold(0u128, |n, &digit| {
-        let value = match digit {
-            b'0'..=b'9' => digit - b'0',
-            b'a'..=b'f' => digit - b'a' + 10,
-            _ => return None,
-        };
-        Some(n << 4 | u128::from(value))
-    })
+/// `digits` (at most 16, lower-case hex) as a number.
+fn lower_hex(digits: &[u8]) -> Option<u64> {
+    /// Each byte's value as a lower-case hex digit; 16 and over for any other byte.
+    const DIGIT: [u8; 256] = {
+        let mut table = [16u8; 256];
+        let mut i = 0;
+        while i < 10 {
+            table[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            table[b'a' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        table
+    };
+    let mut n = 0u64;
+    let mut invalid = 0u8;
+    for &digit in digits {
+        let value = DIGIT[usize::from(digit)];
+        invalid |= value;
+        n = n << 4 | u64::from(value & 15);
+    }
+    (invalid < 16).then_some(n)
 }
 
 /// [`extract`] from any carrier, such as another crate's header map.
