@@ -27,14 +27,12 @@ use std::str::FromStr as _;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use http::header::{HeaderMap, HeaderName};
-#[cfg(feature = "actix")]
-use opentelemetry::propagation::Extractor;
-use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::trace::{
     SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::Context;
-use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 use crate::settings::Propagator;
@@ -94,22 +92,26 @@ pub fn inject_context(cx: &Context, headers: &mut HeaderMap) {
 ///
 /// See the [module example](self).
 pub fn extract(headers: &HeaderMap) -> Context {
+    extract_from(&Headers(headers))
+}
+
+/// [`extract`] from any carrier, such as another crate's header map.
+pub(crate) fn extract_from(carrier: &impl Carrier) -> Context {
     let installed = installed();
     let list = installed
         .as_ref()
         .map_or(&DEFAULT[..], |installed| &installed.list);
-    extract_onto(Context::current(), list, headers)
+    extract_onto(Context::current(), list, carrier)
 }
 
-/// What the composite of `list` extracts onto `cx`, read from the map without the generic
-/// carrier's per-lookup header-name parsing; the tests below check it against the SDK's
-/// propagators.
-fn extract_onto(mut cx: Context, list: &[Propagator], headers: &HeaderMap) -> Context {
+/// What the composite of `list` extracts from `carrier` onto `cx`; the tests below check it
+/// against the SDK's propagators.
+fn extract_onto(mut cx: Context, list: &[Propagator], carrier: &impl Carrier) -> Context {
     for propagator in list {
         cx = match propagator {
-            Propagator::TraceContext => trace_context(cx, headers),
-            Propagator::Baggage if header(headers, &BAGGAGE).is_some() => {
-                BaggagePropagator::new().extract_with_context(&cx, &HeaderExtractor(headers))
+            Propagator::TraceContext => trace_context(cx, carrier),
+            Propagator::Baggage if carrier.header(Header::Baggage).is_some() => {
+                BaggagePropagator::new().extract_with_context(&cx, carrier)
             }
             Propagator::Baggage => cx,
         };
@@ -117,27 +119,78 @@ fn extract_onto(mut cx: Context, list: &[Propagator], headers: &HeaderMap) -> Co
     cx
 }
 
-static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+/// The headers the propagators read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Header {
+    TraceParent = 0,
+    TraceState = 1,
+    Baggage = 2,
+}
 
-/// The first `name` header, when it is text (as the SDK's `HeaderExtractor` reads it).
-fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
-    headers.get(name).and_then(|value| value.to_str().ok())
+impl Header {
+    pub(crate) const NAMES: [&'static str; 3] = ["traceparent", "tracestate", "baggage"];
+
+    /// The header `key` names, when it is one of these (as the SDK's propagators spell them).
+    pub(crate) fn of(key: &str) -> Option<Header> {
+        match key {
+            "traceparent" => Some(Header::TraceParent),
+            "tracestate" => Some(Header::TraceState),
+            "baggage" => Some(Header::Baggage),
+            _ => None,
+        }
+    }
+}
+
+/// A propagation carrier that can look the propagators' headers up without parsing their
+/// names on every lookup; [`Extractor::get`] for them must give the same answers.
+pub(crate) trait Carrier: Extractor {
+    /// The first `header`, when it is text: what `self.get(header.name())` gives.
+    fn header(&self, header: Header) -> Option<&str>;
+}
+
+/// An `http` header map read as the SDK's `HeaderExtractor` reads it (the first value of a
+/// name, when it is text), with the propagators' header names made once.
+struct Headers<'a>(&'a HeaderMap);
+
+static NAMES: [HeaderName; 3] = [
+    HeaderName::from_static(Header::NAMES[0]),
+    HeaderName::from_static(Header::NAMES[1]),
+    HeaderName::from_static(Header::NAMES[2]),
+];
+
+impl Carrier for Headers<'_> {
+    fn header(&self, header: Header) -> Option<&str> {
+        let value = self.0.get(&NAMES[header as usize])?;
+        value.to_str().ok()
+    }
+}
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match Header::of(key) {
+            Some(header) => self.header(header),
+            None => self.0.get(key).and_then(|value| value.to_str().ok()),
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
 }
 
 /// `cx` with the remote parent `traceparent` and `tracestate` carry, as the SDK's
 /// `TraceContextPropagator` extracts it: a `traceparent` of the usual shape is read here,
 /// anything else by the SDK.
-fn trace_context(cx: Context, headers: &HeaderMap) -> Context {
-    let value = header(headers, &TRACEPARENT).unwrap_or("").trim();
+fn trace_context(cx: Context, carrier: &impl Carrier) -> Context {
+    let value = carrier.header(Header::TraceParent).unwrap_or("").trim();
     if value.is_empty() {
         return cx;
     }
     let Some((trace_id, span_id, flags)) = usual_traceparent(value) else {
-        return TraceContextPropagator::new().extract_with_context(&cx, &HeaderExtractor(headers));
+        return TraceContextPropagator::new().extract_with_context(&cx, carrier);
     };
-    let trace_state = header(headers, &TRACESTATE)
+    let trace_state = carrier
+        .header(Header::TraceState)
         .map(|state| TraceState::from_str(state).unwrap_or_default())
         .unwrap_or_default();
     let span_context = SpanContext::new(trace_id, span_id, flags, true, trace_state);
@@ -194,12 +247,6 @@ fn lower_hex(digits: &[u8]) -> Option<u64> {
     (invalid < 16).then_some(n)
 }
 
-/// [`extract`] from any carrier, such as another crate's header map.
-#[cfg(feature = "actix")]
-pub(crate) fn extract_from(carrier: &dyn Extractor) -> Context {
-    with_propagator(|propagator| propagator.extract(carrier))
-}
-
 fn installed() -> Option<Arc<Installed>> {
     PROPAGATOR.read().ok().and_then(|slot| slot.clone())
 }
@@ -239,6 +286,7 @@ pub(crate) fn install(propagators: &[Propagator]) {
 #[cfg(test)]
 mod tests {
     use opentelemetry::baggage::BaggageExt as _;
+    use opentelemetry_http::HeaderExtractor;
 
     use super::*;
 
@@ -334,7 +382,7 @@ mod tests {
                         headers.insert("baggage", value);
                     }
                     for list in lists {
-                        let ours = extract_onto(Context::new(), list, &headers);
+                        let ours = extract_onto(Context::new(), list, &Headers(&headers));
                         let sdk = composite(list)
                             .extract_with_context(&Context::new(), &HeaderExtractor(&headers));
                         assert_eq!(
@@ -366,7 +414,7 @@ mod tests {
                 "00-11111111111111111111111111111111-2222222222222222-01",
             ),
         );
-        let ours = extract_onto(Context::new(), &DEFAULT, &headers);
+        let ours = extract_onto(Context::new(), &DEFAULT, &Headers(&headers));
         let sdk =
             composite(&DEFAULT).extract_with_context(&Context::new(), &HeaderExtractor(&headers));
         assert_eq!(carried(&ours), carried(&sdk));
@@ -374,5 +422,20 @@ mod tests {
             ours.span().span_context().trace_id(),
             TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736)
         );
+        // Any other name, in any case, is looked up as the SDK's extractor looks it up.
+        headers.insert("x-other", http::HeaderValue::from_static("1"));
+        for key in ["x-other", "X-Other", "Traceparent", "baggage", "missing"] {
+            assert_eq!(
+                Headers(&headers).get(key),
+                HeaderExtractor(&headers).get(key),
+                "{key}"
+            );
+        }
+        let (ours, sdk) = (Headers(&headers), HeaderExtractor(&headers));
+        let mut keys = ours.keys();
+        let mut sdk_keys = sdk.keys();
+        keys.sort_unstable();
+        sdk_keys.sort_unstable();
+        assert_eq!(keys, sdk_keys);
     }
 }

@@ -9,7 +9,7 @@ use opentelemetry::propagation::Extractor;
 use opentelemetry::Context;
 
 use crate::http_span::{self, ServerRequest};
-use crate::propagation;
+use crate::propagation::{self, Carrier, Header};
 
 /// A SERVER span for `request` (whose route is not known yet: the router runs after the
 /// middleware), child of the context its headers carry. `None` when no pipeline is installed.
@@ -85,9 +85,26 @@ fn version(version: Version) -> http::Version {
 /// actix's header map as a propagation carrier.
 struct HeaderExtractor<'a>(&'a HeaderMap);
 
+/// The propagators' header names, made once: a `&str` name is parsed on every lookup.
+static NAMES: [header::HeaderName; 3] = [
+    header::HeaderName::from_static(Header::NAMES[0]),
+    header::HeaderName::from_static(Header::NAMES[1]),
+    header::HeaderName::from_static(Header::NAMES[2]),
+];
+
+impl Carrier for HeaderExtractor<'_> {
+    fn header(&self, header: Header) -> Option<&str> {
+        let value = self.0.get(&NAMES[header as usize])?;
+        value.to_str().ok()
+    }
+}
+
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|value| value.to_str().ok())
+        match Header::of(key) {
+            Some(header) => self.header(header),
+            None => self.0.get(key).and_then(|value| value.to_str().ok()),
+        }
     }
 
     fn keys(&self) -> Vec<&str> {
