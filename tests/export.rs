@@ -373,6 +373,45 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     assert_eq!(received, stats.exported);
 }
 
+#[mackerel_trace::traced]
+fn burst_span() {}
+
+#[test]
+fn the_queue_size_bounds_the_traced_spans_waiting_on_all_threads_together() {
+    let _one = support::exclusive();
+    // The first export hangs until the client gives up: while it does, nothing leaves the
+    // buffers and the threads fill them.
+    let receiver = Receiver::with_script([Reply::hang()]);
+    let guard = support::start(
+        support::config(
+            &receiver.endpoint(),
+            &[
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
+                ("OTEL_BSP_EXPORT_TIMEOUT", "1000"),
+            ],
+        )
+        .max_queue_size(1_000)
+        .max_export_batch_size(100)
+        .shutdown_timeout(Duration::from_secs(3)),
+    );
+    let (threads, per_thread) = (8u64, 1_000u64);
+    let workers: Vec<_> = (0..threads)
+        .map(|_| std::thread::spawn(move || (0..per_thread).for_each(|_| burst_span())))
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    let stats = guard.shutdown();
+    let created = threads * per_thread;
+    assert_eq!(stats.exported + stats.dropped(), created, "{stats:?}");
+    // Taken in: the queue's worth, the batch the export thread took before its request hung,
+    // and the room each thread may hold between drains (64 records at most): not a queue's
+    // worth per thread.
+    let accepted = created - stats.dropped_queue_full;
+    assert!(accepted <= 1_000 + 100 + threads * 64, "{stats:?}");
+    assert!(accepted >= 1_000 - threads * 64, "{stats:?}");
+}
+
 #[test]
 fn spans_export_from_inside_tokio_runtimes_of_both_flavours() {
     let _one = support::exclusive();

@@ -10,11 +10,15 @@
 //! path through `tracer::start_span`.
 //!
 //! When it ends, its [`Record`] goes into a buffer of the thread it ended on: no lock or atomic
-//! shared with other application threads. The export thread drains every thread's buffer on
-//! its timer, when a buffer fills to a batch (the thread nudges it once), and at flush and
-//! shutdown, and turns records into `SpanData` there — the same `SpanData` the SDK would have
-//! built, so the same bytes go on the wire. A thread that exits leaves its buffer in the
-//! registry until it is drained.
+//! shared with other application threads per span. `OTEL_BSP_MAX_QUEUE_SIZE` bounds the
+//! records waiting in all buffers together, as it bounds the SDK's one queue: a thread takes
+//! room from the pipeline's count in blocks of up to [`buffer::RESERVE`] (one shared atomic per
+//! block), and the export thread gives it back as it takes records; with no room left a span is
+//! dropped and counted. The export thread drains every thread's buffer on its timer, when the
+//! records waiting reach a batch (the thread whose block crosses it nudges it), once when the
+//! buffers fill, and at flush and shutdown, and turns records into `SpanData` there — the same
+//! `SpanData` the SDK would have built, so the same bytes go on the wire. A thread that exits
+//! leaves its buffer in the registry until it is drained.
 //!
 //! A provider installed with [`set_tracer_provider`](crate::set_tracer_provider), and the
 //! console, keep the SDK path.
@@ -22,7 +26,7 @@
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
@@ -44,11 +48,19 @@ pub(crate) struct Pipeline {
     limits: SpanLimits,
     scope: InstrumentationScope,
     report: Arc<Report>,
-    /// Wakes the export thread when a thread's buffer holds a batch.
+    /// Wakes the export thread when the buffers hold a batch.
     nudge: Nudge,
-    /// A thread's buffer holds at most this many records (`OTEL_BSP_MAX_QUEUE_SIZE`).
+    /// The buffers hold at most this many records in all (`OTEL_BSP_MAX_QUEUE_SIZE`), as the
+    /// SDK's queue does.
     max_buffered: usize,
-    /// Records in one buffer that make a batch worth exporting now.
+    /// Room left in the buffers, in records. Threads take it in blocks ([`Pipeline::reserve`])
+    /// and the export thread gives it back as it takes records, so that no thread touches it
+    /// per span.
+    room: AtomicUsize,
+    /// Set when a thread found no room, until some comes back: the export thread is woken
+    /// once for it, not per dropped span.
+    full: AtomicBool,
+    /// Records waiting in the buffers that make a batch worth exporting now.
     batch: usize,
     /// Set when the pipeline shuts down: later records are dropped, as the SDK drops spans
     /// ending after its provider's shutdown.
@@ -79,8 +91,53 @@ impl Pipeline {
             report,
             nudge,
             max_buffered: max_buffered.max(1),
+            room: AtomicUsize::new(max_buffered.max(1)),
+            full: AtomicBool::new(false),
             batch: batch.clamp(1, max_buffered.max(1)),
             shut: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Pipeline {
+    /// Takes room for up to [`buffer::RESERVE`] records (less when little is left, so that one
+    /// thread cannot hold what others need); 0 when the buffers are full. Wakes the export
+    /// thread when the records waiting reach a batch, and once when the buffers fill.
+    fn reserve(&self) -> usize {
+        let mut free = self.room.load(Ordering::Relaxed);
+        loop {
+            if free == 0 {
+                if !self.full.load(Ordering::Relaxed) && !self.full.swap(true, Ordering::Relaxed) {
+                    self.nudge.nudge();
+                }
+                return 0;
+            }
+            let take = (free / 8).clamp(1, buffer::RESERVE);
+            match self.room.compare_exchange_weak(
+                free,
+                free - take,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    let waiting = self.max_buffered - (free - take);
+                    if waiting >= self.batch && waiting - take < self.batch {
+                        self.nudge.nudge();
+                    }
+                    return take;
+                }
+                Err(now) => free = now,
+            }
+        }
+    }
+
+    /// Gives back room for `records`.
+    fn release(&self, records: usize) {
+        if records > 0 {
+            self.room.fetch_add(records, Ordering::Relaxed);
+            if self.full.load(Ordering::Relaxed) {
+                self.full.store(false, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -951,7 +1008,41 @@ mod buffer {
         current: Vec<Record>,
         full: VecDeque<Vec<Record>>,
         len: usize,
+        /// Room this thread took from a pipeline and has not filled yet.
+        reserved: Option<(&'static Pipeline, usize)>,
     }
+
+    impl Inner {
+        /// Gives back the room this thread holds and has not used.
+        fn give_back(&mut self) {
+            if let Some((pipeline, left)) = self.reserved.take() {
+                pipeline.release(left);
+            }
+        }
+
+        /// Takes one record's room from `pipeline`: from what this thread holds, or a new
+        /// block. `false` when the buffers are full.
+        fn take_room(&mut self, pipeline: &'static Pipeline) -> bool {
+            match &mut self.reserved {
+                Some((held, left)) if std::ptr::eq(*held, pipeline) && *left > 0 => {
+                    *left -= 1;
+                    return true;
+                }
+                _ => self.give_back(),
+            }
+            match pipeline.reserve() {
+                0 => false,
+                got => {
+                    self.reserved = Some((pipeline, got - 1));
+                    true
+                }
+            }
+        }
+    }
+
+    /// Room a thread takes from its pipeline at a time: one shared atomic per this many
+    /// spans, at most this much idle per thread between drains.
+    pub(super) const RESERVE: usize = 64;
 
     /// Records per chunk (about 85 KiB).
     const CHUNK: usize = 256;
@@ -1040,8 +1131,6 @@ mod buffer {
 
     enum Pushed {
         Done,
-        /// The buffer now holds a batch: wake the export thread.
-        Batch,
         /// The buffer is full: the record stays where it is, to be dropped.
         Full,
     }
@@ -1068,7 +1157,7 @@ mod buffer {
         let pushed = LOCAL.try_with(|local| {
             let buffer = local.buffer.get_or_init(register);
             let mut inner = lock(&buffer.inner);
-            if inner.len >= pipeline.max_buffered {
+            if !inner.take_room(pipeline) {
                 return Pushed::Full;
             }
             if inner.current.len() == inner.current.capacity() {
@@ -1089,7 +1178,6 @@ mod buffer {
                 inner.current.set_len(at + 1);
             }
             inner.len += 1;
-            let batch = inner.len == pipeline.batch;
             drop(inner);
             let spare: Spare = unsafe { Box::from_raw(record.as_ptr().cast()) };
             if let Ok(mut pool) = local.pool.try_borrow_mut() {
@@ -1097,15 +1185,10 @@ mod buffer {
                     pool.push(spare);
                 }
             }
-            if batch {
-                Pushed::Batch
-            } else {
-                Pushed::Done
-            }
+            Pushed::Done
         });
         match pushed {
             Ok(Pushed::Done) => {}
-            Ok(Pushed::Batch) => pipeline.nudge.nudge(),
             Ok(Pushed::Full) => {
                 drop(unsafe { Box::from_raw(record.as_ptr()) });
                 pipeline.report.dropped_queue_full();
@@ -1144,6 +1227,8 @@ mod buffer {
             }
             let chunks = {
                 let mut inner = lock(&buffer.inner);
+                // Room a thread holds goes back at each drain: an idle thread keeps none.
+                inner.give_back();
                 let mut chunks = Vec::new();
                 let mut count = 0;
                 while taken + count < limit {
@@ -1161,9 +1246,25 @@ mod buffer {
                 inner.len -= count;
                 chunks
             };
+            // The room the records took goes back to their pipeline (almost always one).
+            let mut held: Option<(&'static Pipeline, usize)> = None;
             for record in chunks.into_iter().flatten() {
+                match &mut held {
+                    Some((pipeline, count)) if std::ptr::eq(*pipeline, record.pipeline) => {
+                        *count += 1;
+                    }
+                    _ => {
+                        if let Some((pipeline, count)) = held {
+                            pipeline.release(count);
+                        }
+                        held = Some((record.pipeline, 1));
+                    }
+                }
                 take(record);
                 taken += 1;
+            }
+            if let Some((pipeline, count)) = held {
+                pipeline.release(count);
             }
         }
         drop(buffers);
