@@ -24,7 +24,7 @@
 //! layer built before `init()` sees what `init()` set.
 
 use std::str::FromStr as _;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use http::header::{HeaderMap, HeaderName};
 use opentelemetry::propagation::{Extractor, TextMapCompositePropagator, TextMapPropagator};
@@ -37,10 +37,9 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 use crate::settings::Propagator;
 
-/// The propagators `init()` set: their list, and the composite made of them.
+/// The propagators `init()` set, in order.
 struct Installed {
     list: Vec<Propagator>,
-    composite: TextMapCompositePropagator,
 }
 
 /// What `init()` set; `None` until then (W3C trace context and baggage).
@@ -83,7 +82,52 @@ pub fn inject(headers: &mut HeaderMap) {
 /// );
 /// ```
 pub fn inject_context(cx: &Context, headers: &mut HeaderMap) {
-    with_propagator(|propagator| propagator.inject_context(cx, &mut HeaderInjector(headers)));
+    let installed = installed();
+    let list = installed
+        .as_ref()
+        .map_or(&DEFAULT[..], |installed| &installed.list);
+    inject_onto(cx, list, headers);
+}
+
+/// What the composite of `list` injects from `cx`; the tests below check it against the SDK's
+/// propagators.
+fn inject_onto(cx: &Context, list: &[Propagator], headers: &mut HeaderMap) {
+    for propagator in list {
+        match propagator {
+            Propagator::TraceContext => inject_trace_context(cx, headers),
+            Propagator::Baggage => {
+                BaggagePropagator::new().inject_context(cx, &mut HeaderInjector(headers));
+            }
+        }
+    }
+}
+
+/// `traceparent` and `tracestate` for the span of `cx`, as the SDK's `TraceContextPropagator`
+/// writes them (`tracestate` even when empty), without formatting machinery or parsing the
+/// header names.
+fn inject_trace_context(cx: &Context, headers: &mut HeaderMap) {
+    let span = cx.span();
+    let span_context = span.span_context();
+    if !span_context.is_valid() {
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut value = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    let trace_id = span_context.trace_id().to_bytes();
+    let span_id = span_context.span_id().to_bytes();
+    let flags = [(span_context.trace_flags() & TraceFlags::SAMPLED).to_u8()];
+    for (at, bytes) in [(3, &trace_id[..]), (36, &span_id[..]), (53, &flags[..])] {
+        for (i, byte) in bytes.iter().enumerate() {
+            value[at + 2 * i] = HEX[usize::from(byte >> 4)];
+            value[at + 2 * i + 1] = HEX[usize::from(byte & 15)];
+        }
+    }
+    if let Ok(value) = http::HeaderValue::from_bytes(&value) {
+        headers.insert(&NAMES[Header::TraceParent as usize], value);
+    }
+    if let Ok(state) = http::HeaderValue::from_str(&span_context.trace_state().header()) {
+        headers.insert(&NAMES[Header::TraceState as usize], state);
+    }
 }
 
 /// The context `headers` carry: a remote parent span (when there is a valid `traceparent`)
@@ -251,14 +295,6 @@ fn installed() -> Option<Arc<Installed>> {
     PROPAGATOR.read().ok().and_then(|slot| slot.clone())
 }
 
-fn with_propagator<R>(f: impl FnOnce(&dyn TextMapPropagator) -> R) -> R {
-    static DEFAULT_COMPOSITE: OnceLock<TextMapCompositePropagator> = OnceLock::new();
-    match installed() {
-        Some(installed) => f(&installed.composite),
-        None => f(DEFAULT_COMPOSITE.get_or_init(|| composite(&DEFAULT))),
-    }
-}
-
 fn composite(propagators: &[Propagator]) -> TextMapCompositePropagator {
     let list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = propagators
         .iter()
@@ -277,7 +313,6 @@ pub(crate) fn install(propagators: &[Propagator]) {
     if let Ok(mut slot) = PROPAGATOR.write() {
         *slot = Some(Arc::new(Installed {
             list: propagators.to_vec(),
-            composite: composite(propagators),
         }));
     }
     opentelemetry::global::set_text_map_propagator(composite(propagators));
@@ -303,6 +338,73 @@ mod tests {
             cx.span().span_context().clone(),
             baggage,
         )
+    }
+
+    #[test]
+    fn inject_writes_what_the_sdk_propagators_write() {
+        use opentelemetry::baggage::BaggageExt as _;
+        use opentelemetry::KeyValue;
+
+        let span = |flags: TraceFlags, state: &str| {
+            SpanContext::new(
+                TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
+                SpanId::from(0x00f0_67aa_0ba9_02b7),
+                flags,
+                false,
+                TraceState::from_str(state).unwrap(),
+            )
+        };
+        let spans = [
+            span(TraceFlags::SAMPLED, ""),
+            span(TraceFlags::default(), ""),
+            span(TraceFlags::new(0xff), "foo=bar,vendor=a1b2"),
+            SpanContext::new(
+                TraceId::from(1),
+                SpanId::from(2),
+                TraceFlags::SAMPLED,
+                true,
+                TraceState::default(),
+            ),
+            SpanContext::empty_context(),
+        ];
+        let lists: &[&[Propagator]] = &[
+            &DEFAULT,
+            &[Propagator::TraceContext],
+            &[Propagator::Baggage],
+            &[Propagator::Baggage, Propagator::TraceContext],
+            &[],
+        ];
+        for span in spans {
+            for baggage in [false, true] {
+                let mut cx = Context::new().with_remote_span_context(span.clone());
+                if baggage {
+                    cx = cx.with_baggage([
+                        KeyValue::new("user", "alice"),
+                        KeyValue::new("team", "core one"),
+                    ]);
+                }
+                for list in lists {
+                    // Headers already there are replaced, as the SDK's injector replaces them.
+                    let mut before = HeaderMap::new();
+                    before.append("traceparent", http::HeaderValue::from_static("old"));
+                    before.append("traceparent", http::HeaderValue::from_static("older"));
+                    before.insert("x-other", http::HeaderValue::from_static("1"));
+                    let mut ours = before.clone();
+                    inject_onto(&cx, list, &mut ours);
+                    let mut sdk = before.clone();
+                    composite(list).inject_context(&cx, &mut HeaderInjector(&mut sdk));
+                    let all = |headers: &HeaderMap| {
+                        let mut all: Vec<(String, Vec<u8>)> = headers
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                            .collect();
+                        all.sort();
+                        all
+                    };
+                    assert_eq!(all(&ours), all(&sdk), "{span:?} baggage {baggage} {list:?}");
+                }
+            }
+        }
     }
 
     #[test]
