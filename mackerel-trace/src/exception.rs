@@ -22,31 +22,23 @@ pub(crate) fn record_error_chain<E: Error + ?Sized>(
     error: &E,
 ) {
     let message = Text::format(format_args!("{error}"));
-    let Some(mut source) = error.source() else {
-        return record_failure(
-            span,
-            Failure {
-                type_name: type_name.into(),
-                message,
-                stacktrace: None,
-            },
-        );
-    };
-    let mut trace = message.as_str().to_owned();
-    loop {
-        trace.push_str("\ncaused by: ");
-        trace.push_str(&cut_format(format_args!("{source}")));
-        match source.source() {
-            Some(next) => source = next,
-            None => break,
+    let stacktrace = error.source().map(|mut source| {
+        let mut trace = message.as_str().to_owned();
+        loop {
+            trace.push_str("\ncaused by: ");
+            trace.push_str(&cut_format(format_args!("{source}")));
+            match source.source() {
+                Some(next) => source = next,
+                None => break trace,
+            }
         }
-    }
+    });
     record_failure(
         span,
         Failure {
             type_name: type_name.into(),
             message,
-            stacktrace: Some(trace),
+            stacktrace,
         },
     );
 }
@@ -78,16 +70,8 @@ fn record_failure(span: SpanRef<'_>, failure: Failure) {
     let Some(failure) = fast::with_failure(failure, || span.set_attribute(error_type)) else {
         return;
     };
-    let Failure {
-        type_name,
-        message,
-        stacktrace,
-    } = failure;
-    let message = message.into_string();
-    span.add_event(
-        "exception",
-        Vec::from(exception_attributes(type_name, &message, stacktrace)),
-    );
+    let (attributes, message) = failure.into_event();
+    span.add_event("exception", attributes);
     span.set_status(Status::error(message));
 }
 

@@ -416,34 +416,54 @@ struct Attributes {
     more: Vec<KeyValue>,
 }
 
+/// A string of up to [`SHORT_TEXT`] bytes kept in place.
+#[derive(Clone, Copy)]
+pub(crate) struct ShortText {
+    len: u8,
+    bytes: [u8; SHORT_TEXT],
+}
+
+impl ShortText {
+    const EMPTY: ShortText = ShortText {
+        len: 0,
+        bytes: [0; SHORT_TEXT],
+    };
+
+    /// `text` kept in place, when it is short.
+    #[inline]
+    fn new(text: &str) -> Option<ShortText> {
+        let mut short = ShortText::EMPTY;
+        short.push(text).then_some(short)
+    }
+
+    /// Appends `text` when it fits; `false` (and nothing appended) when not.
+    #[inline]
+    fn push(&mut self, text: &str) -> bool {
+        let at = usize::from(self.len);
+        if at + text.len() > SHORT_TEXT {
+            return false;
+        }
+        self.bytes[at..at + text.len()].copy_from_slice(text.as_bytes());
+        self.len += text.len() as u8;
+        true
+    }
+
+    fn as_str(&self) -> &str {
+        // SAFETY: only whole `&str`s are copied in (`push`), so the bytes up to `len` are UTF-8.
+        unsafe { std::str::from_utf8_unchecked(&self.bytes[..usize::from(self.len)]) }
+    }
+}
+
 /// An attribute value as a span keeps it.
 enum Stored {
-    Short { len: u8, bytes: [u8; SHORT_TEXT] },
+    Short(ShortText),
     Value(Value),
 }
 
 impl Stored {
-    /// `text` kept in place, when it is short.
-    #[inline]
-    fn short(text: &str) -> Option<Stored> {
-        let len = text.len();
-        if len > SHORT_TEXT {
-            return None;
-        }
-        let mut bytes = [0; SHORT_TEXT];
-        bytes[..len].copy_from_slice(text.as_bytes());
-        Some(Stored::Short {
-            len: len as u8,
-            bytes,
-        })
-    }
-
     fn into_value(self) -> Value {
         match self {
-            Stored::Short { len, bytes } => {
-                let text = std::str::from_utf8(&bytes[..usize::from(len)]).unwrap_or_default();
-                Value::String(StringValue::from(text.to_owned()))
-            }
+            Stored::Short(short) => Value::String(StringValue::from(short.as_str().to_owned())),
             Stored::Value(value) => value,
         }
     }
@@ -539,8 +559,8 @@ impl Record {
     #[inline]
     pub(crate) fn push_text(&mut self, key: &'static str, text: &str) {
         if self.has_room() {
-            let value = match Stored::short(text) {
-                Some(short) => short,
+            let value = match ShortText::new(text) {
+                Some(short) => Stored::Short(short),
                 None => Stored::Value(Value::String(crate::value::cut_str(text))),
             };
             self.attributes.push(Key::from_static_str(key), value);
@@ -632,16 +652,8 @@ impl Extras {
         }
         // A second failure on one span, or no room for its event: the long way, as rare as it
         // is.
-        let Failure {
-            type_name,
-            message,
-            stacktrace,
-        } = failure;
-        let message = message.into_string();
+        let (mut attributes, message) = failure.into_event();
         if room {
-            let mut attributes = Vec::from(crate::exception::exception_attributes(
-                type_name, &message, stacktrace,
-            ));
             let dropped = cap(&mut attributes, limits.max_attributes_per_event);
             self.events
                 .events
@@ -676,6 +688,16 @@ pub(crate) struct Failure {
     pub(crate) stacktrace: Option<String>,
 }
 
+impl Failure {
+    /// The `exception` event's attributes, and the message (the status description).
+    pub(crate) fn into_event(self) -> (Vec<KeyValue>, String) {
+        let message = self.message.into_string();
+        let attributes =
+            crate::exception::exception_attributes(self.type_name, &message, self.stacktrace);
+        (Vec::from(attributes), message)
+    }
+}
+
 /// The `exception` event of a [`Failure`], as a record keeps it.
 struct Exception {
     failure: Failure,
@@ -685,19 +707,14 @@ struct Exception {
 }
 
 impl Exception {
-    fn into_event(self, limits: &SpanLimits) -> Event {
-        let Failure {
-            type_name,
-            message,
-            stacktrace,
-        } = self.failure;
-        let mut attributes = Vec::from(crate::exception::exception_attributes(
-            type_name,
-            message.as_str(),
-            stacktrace,
-        ));
+    /// The event, and the message (the status description when the status is the exception's).
+    fn into_event(self, limits: &SpanLimits) -> (Event, String) {
+        let (mut attributes, message) = self.failure.into_event();
         let dropped = cap(&mut attributes, limits.max_attributes_per_event);
-        Event::new("exception", self.time, attributes, dropped)
+        (
+            Event::new("exception", self.time, attributes, dropped),
+            message,
+        )
     }
 }
 
@@ -728,7 +745,7 @@ fn take_failure() -> Option<Failure> {
 /// Text kept in place when it is short, and in a `String` when not; at most
 /// [`MAX_STRING_BYTES`](crate::value::MAX_STRING_BYTES), cut as strings are.
 pub(crate) enum Text {
-    Short { len: u8, bytes: [u8; SHORT_TEXT] },
+    Short(ShortText),
     Long(String),
 }
 
@@ -736,28 +753,22 @@ impl Text {
     /// `value` formatted, cut to [`MAX_STRING_BYTES`](crate::value::MAX_STRING_BYTES) without
     /// formatting the rest; allocates only when it is long.
     pub(crate) fn format(value: std::fmt::Arguments<'_>) -> Text {
-        let mut text = Text::Short {
-            len: 0,
-            bytes: [0; SHORT_TEXT],
-        };
+        let mut text = Text::Short(ShortText::EMPTY);
         let _ = std::fmt::write(&mut text, value);
         text
     }
 
     pub(crate) fn as_str(&self) -> &str {
         match self {
-            // SAFETY: only whole `&str`s are copied in (see `write_str`).
-            Text::Short { len, bytes } => unsafe {
-                std::str::from_utf8_unchecked(&bytes[..usize::from(*len)])
-            },
+            Text::Short(short) => short.as_str(),
             Text::Long(text) => text,
         }
     }
 
     pub(crate) fn into_string(self) -> String {
         match self {
+            Text::Short(short) => short.as_str().to_owned(),
             Text::Long(text) => text,
-            short => short.as_str().to_owned(),
         }
     }
 }
@@ -774,16 +785,13 @@ impl std::fmt::Write for Text {
         let room = crate::value::MAX_STRING_BYTES.saturating_sub(len);
         let cut = crate::value::cut_to(s, room);
         match self {
-            Text::Short { len, bytes } if usize::from(*len) + cut.len() <= SHORT_TEXT => {
-                let at = usize::from(*len);
-                bytes[at..at + cut.len()].copy_from_slice(cut.as_bytes());
-                *len += cut.len() as u8;
-            }
-            Text::Short { .. } => {
-                let mut long = String::with_capacity((len + cut.len()).max(64));
-                long.push_str(self.as_str());
-                long.push_str(cut);
-                *self = Text::Long(long);
+            Text::Short(short) => {
+                if !short.push(cut) {
+                    let mut long = String::with_capacity((len + cut.len()).max(64));
+                    long.push_str(short.as_str());
+                    long.push_str(cut);
+                    *self = Text::Long(long);
+                }
             }
             Text::Long(text) => text.push_str(cut),
         }
@@ -950,11 +958,12 @@ impl Record {
             links,
         } = self.extras.map(|extras| *extras).unwrap_or_default();
         if let Some(exception) = exception {
-            if status_is_exception {
-                status = Status::error(exception.failure.message.as_str().to_owned());
-            }
             let at = (exception.events_before as usize).min(events.events.len());
-            events.events.insert(at, exception.into_event(&limits));
+            let (event, message) = exception.into_event(&limits);
+            events.events.insert(at, event);
+            if status_is_exception {
+                status = Status::error(message);
+            }
         }
         SpanData {
             span_context: self.span_context,

@@ -37,13 +37,8 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 use crate::settings::Propagator;
 
-/// The propagators `init()` set, in order.
-struct Installed {
-    list: Vec<Propagator>,
-}
-
-/// What `init()` set; `None` until then (W3C trace context and baggage).
-static PROPAGATOR: RwLock<Option<Arc<Installed>>> = RwLock::new(None);
+/// The propagators `init()` set, in order; `None` until then (W3C trace context and baggage).
+static PROPAGATOR: RwLock<Option<Arc<[Propagator]>>> = RwLock::new(None);
 
 /// The specification's default: W3C trace context, then baggage.
 const DEFAULT: [Propagator; 2] = [Propagator::TraceContext, Propagator::Baggage];
@@ -82,11 +77,7 @@ pub fn inject(headers: &mut HeaderMap) {
 /// );
 /// ```
 pub fn inject_context(cx: &Context, headers: &mut HeaderMap) {
-    let installed = installed();
-    let list = installed
-        .as_ref()
-        .map_or(&DEFAULT[..], |installed| &installed.list);
-    inject_onto(cx, list, headers);
+    with_propagators(|list| inject_onto(cx, list, headers));
 }
 
 /// What the composite of `list` injects from `cx`; the tests below check it against the SDK's
@@ -141,11 +132,7 @@ pub fn extract(headers: &HeaderMap) -> Context {
 
 /// [`extract`] from any carrier, such as another crate's header map.
 pub(crate) fn extract_from(carrier: &impl Carrier) -> Context {
-    let installed = installed();
-    let list = installed
-        .as_ref()
-        .map_or(&DEFAULT[..], |installed| &installed.list);
-    extract_onto(Context::current(), list, carrier)
+    with_propagators(|list| extract_onto(Context::current(), list, carrier))
 }
 
 /// What the composite of `list` extracts from `carrier` onto `cx`; the tests below check it
@@ -291,8 +278,10 @@ fn lower_hex(digits: &[u8]) -> Option<u64> {
     (invalid < 16).then_some(n)
 }
 
-fn installed() -> Option<Arc<Installed>> {
-    PROPAGATOR.read().ok().and_then(|slot| slot.clone())
+/// Runs `f` with the propagators in use: what `init()` set, or the default.
+fn with_propagators<R>(f: impl FnOnce(&[Propagator]) -> R) -> R {
+    let installed = PROPAGATOR.read().ok().and_then(|slot| slot.clone());
+    f(installed.as_deref().unwrap_or(&DEFAULT))
 }
 
 fn composite(propagators: &[Propagator]) -> TextMapCompositePropagator {
@@ -311,9 +300,7 @@ fn composite(propagators: &[Propagator]) -> TextMapCompositePropagator {
 /// Sets the propagators for these functions and as the OpenTelemetry global.
 pub(crate) fn install(propagators: &[Propagator]) {
     if let Ok(mut slot) = PROPAGATOR.write() {
-        *slot = Some(Arc::new(Installed {
-            list: propagators.to_vec(),
-        }));
+        *slot = Some(Arc::from(propagators));
     }
     opentelemetry::global::set_text_map_propagator(composite(propagators));
 }
@@ -324,6 +311,15 @@ mod tests {
     use opentelemetry_http::HeaderExtractor;
 
     use super::*;
+
+    /// Every kind of propagator list `OTEL_PROPAGATORS` can make.
+    const LISTS: &[&[Propagator]] = &[
+        &DEFAULT,
+        &[Propagator::TraceContext],
+        &[Propagator::Baggage],
+        &[Propagator::Baggage, Propagator::TraceContext],
+        &[],
+    ];
 
     /// What a context carries that extraction sets: the remote span and the baggage.
     fn carried(cx: &Context) -> (bool, SpanContext, Vec<String>) {
@@ -367,13 +363,7 @@ mod tests {
             ),
             SpanContext::empty_context(),
         ];
-        let lists: &[&[Propagator]] = &[
-            &DEFAULT,
-            &[Propagator::TraceContext],
-            &[Propagator::Baggage],
-            &[Propagator::Baggage, Propagator::TraceContext],
-            &[],
-        ];
+        let lists = LISTS;
         for span in spans {
             for baggage in [false, true] {
                 let mut cx = Context::new().with_remote_span_context(span.clone());
@@ -459,13 +449,7 @@ mod tests {
             Some(b"nonsense"),
             Some(b"k=\xff"),
         ];
-        let lists: &[&[Propagator]] = &[
-            &DEFAULT,
-            &[Propagator::TraceContext],
-            &[Propagator::Baggage],
-            &[Propagator::Baggage, Propagator::TraceContext],
-            &[],
-        ];
+        let lists = LISTS;
         let mut compared = 0;
         for traceparent in traceparents {
             for tracestate in tracestates {
