@@ -61,6 +61,11 @@ fn sync_fastrace(bencher: Bencher) {
     bench(Variant::SyncFastrace, bencher);
 }
 
+#[divan::bench]
+fn sync_otel_context_floor(bencher: Bencher) {
+    bench(Variant::SyncOtelContextFloor, bencher);
+}
+
 // ---- sync, Err path ----
 
 #[divan::bench]

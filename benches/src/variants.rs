@@ -13,7 +13,7 @@ use mackerel_trace::opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::discarding_logger_provider;
-use crate::work::{bare, log_event, manual, traced, with_fastrace, with_tracing};
+use crate::work::{bare, context_floor, log_event, manual, traced, with_fastrace, with_tracing};
 use crate::{discarding_provider, QUEUE_SIZE};
 
 /// The arguments every variant calls `work` with.
@@ -64,6 +64,7 @@ variants! {
     SyncTracingOpentelemetry => "sync_tracing_opentelemetry", 1;
     SyncTracingBridge => "sync_tracing_bridge", 1;
     SyncFastrace => "sync_fastrace", 1;
+    SyncOtelContextFloor => "sync_otel_context_floor", 0;
     ErrBare => "err_bare", 0;
     ErrManualOtel => "err_manual_otel", 1;
     ErrManualOtelSameWork => "err_manual_otel_same_work", 1;
@@ -133,6 +134,9 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
         Variant::SyncTracingBridge => with_traced_provider(|| {
             with_bridge(|| l.run(|| with_tracing::work(black_box(ID), black_box(NAME))))
         }),
+        Variant::SyncOtelContextFloor => {
+            l.run(|| context_floor::work(black_box(ID), black_box(NAME)))
+        }
         Variant::SyncFastrace => {
             fastrace::set_reporter(DiscardingReporter, fastrace::collector::Config::default());
             // fastrace keeps at most 10,240 spans under one local parent and silently skips the
