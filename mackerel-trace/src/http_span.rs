@@ -86,7 +86,12 @@ pub(crate) fn server_attributes<'a>(
     let method = method_attributes(request.method, attributes);
     attributes.push(KeyValue::new("url.path", request.path.to_owned()));
     if let Some(scheme) = request.scheme {
-        attributes.push(KeyValue::new("url.scheme", scheme.to_owned()));
+        let scheme: std::borrow::Cow<'static, str> = match scheme {
+            "https" => std::borrow::Cow::Borrowed("https"),
+            "http" => std::borrow::Cow::Borrowed("http"),
+            other => std::borrow::Cow::Owned(other.to_owned()),
+        };
+        attributes.push(KeyValue::new("url.scheme", scheme));
     }
     // Only a route that matched: never "" and never a made-up value.
     let route = request.route.filter(|route| !route.is_empty());
@@ -115,11 +120,17 @@ pub(crate) fn status_code_attribute(status: http::StatusCode) -> KeyValue {
 
 /// `{method} {route}`, or `{method}` when no route matched.
 #[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
-fn server_span_name(method: &'static str, route: Option<&str>) -> String {
+fn server_span_name(method: &'static str, route: Option<&str>) -> std::borrow::Cow<'static, str> {
     match (method, route) {
-        ("_OTHER", _) => "HTTP".to_owned(),
-        (method, Some(route)) => format!("{method} {route}"),
-        (method, None) => method.to_owned(),
+        ("_OTHER", _) => std::borrow::Cow::Borrowed("HTTP"),
+        (method, Some(route)) => {
+            let mut name = String::with_capacity(method.len() + 1 + route.len());
+            name.push_str(method);
+            name.push(' ');
+            name.push_str(route);
+            std::borrow::Cow::Owned(name)
+        }
+        (method, None) => std::borrow::Cow::Borrowed(method),
     }
 }
 
