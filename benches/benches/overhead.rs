@@ -66,6 +66,11 @@ fn sync_otel_context_floor(bencher: Bencher) {
     bench(Variant::SyncOtelContextFloor, bencher);
 }
 
+#[divan::bench]
+fn sync_otel_context_floor_not_recording(bencher: Bencher) {
+    bench(Variant::SyncOtelContextFloorNotRecording, bencher);
+}
+
 // ---- sync, Err path ----
 
 #[divan::bench]

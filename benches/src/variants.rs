@@ -65,6 +65,7 @@ variants! {
     SyncTracingBridge => "sync_tracing_bridge", 1;
     SyncFastrace => "sync_fastrace", 1;
     SyncOtelContextFloor => "sync_otel_context_floor", 0;
+    SyncOtelContextFloorNotRecording => "sync_otel_context_floor_not_recording", 0;
     ErrBare => "err_bare", 0;
     ErrManualOtel => "err_manual_otel", 1;
     ErrManualOtelSameWork => "err_manual_otel_same_work", 1;
@@ -136,6 +137,9 @@ pub fn run<L: Loop>(variant: Variant, l: L) {
         }),
         Variant::SyncOtelContextFloor => {
             l.run(|| context_floor::work(black_box(ID), black_box(NAME)))
+        }
+        Variant::SyncOtelContextFloorNotRecording => {
+            l.run(|| context_floor::work_not_recording(black_box(ID), black_box(NAME)))
         }
         Variant::SyncFastrace => {
             fastrace::set_reporter(DiscardingReporter, fastrace::collector::Config::default());
