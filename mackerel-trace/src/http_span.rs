@@ -2,6 +2,9 @@
 //! `actix`, `lambda` and `reqwest` integrations: what Mackerel's HTTP view reads (method,
 //! route or path, status).
 
+#[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
+use std::borrow::Cow;
+
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 
@@ -86,10 +89,10 @@ pub(crate) fn server_attributes<'a>(
     let method = method_attributes(request.method, attributes);
     attributes.push(KeyValue::new("url.path", request.path.to_owned()));
     if let Some(scheme) = request.scheme {
-        let scheme: std::borrow::Cow<'static, str> = match scheme {
-            "https" => std::borrow::Cow::Borrowed("https"),
-            "http" => std::borrow::Cow::Borrowed("http"),
-            other => std::borrow::Cow::Owned(other.to_owned()),
+        let scheme: Cow<'static, str> = match scheme {
+            "https" => Cow::Borrowed("https"),
+            "http" => Cow::Borrowed("http"),
+            other => Cow::Owned(other.to_owned()),
         };
         attributes.push(KeyValue::new("url.scheme", scheme));
     }
@@ -120,17 +123,11 @@ pub(crate) fn status_code_attribute(status: http::StatusCode) -> KeyValue {
 
 /// `{method} {route}`, or `{method}` when no route matched.
 #[cfg(any(feature = "tower", feature = "actix", feature = "lambda"))]
-fn server_span_name(method: &'static str, route: Option<&str>) -> std::borrow::Cow<'static, str> {
+fn server_span_name(method: &'static str, route: Option<&str>) -> Cow<'static, str> {
     match (method, route) {
-        ("_OTHER", _) => std::borrow::Cow::Borrowed("HTTP"),
-        (method, Some(route)) => {
-            let mut name = String::with_capacity(method.len() + 1 + route.len());
-            name.push_str(method);
-            name.push(' ');
-            name.push_str(route);
-            std::borrow::Cow::Owned(name)
-        }
-        (method, None) => std::borrow::Cow::Borrowed(method),
+        ("_OTHER", _) => Cow::Borrowed("HTTP"),
+        (method, Some(route)) => Cow::Owned([method, " ", route].concat()),
+        (method, None) => Cow::Borrowed(method),
     }
 }
 
@@ -248,7 +245,7 @@ fn full_url(request: &ClientRequest<'_>) -> String {
     }
     if let Some(port) = request.port {
         url.push(':');
-        push_decimal(&mut url, port);
+        url.push_str(itoa::Buffer::new().format(port));
     }
     url.push_str(request.path);
     if let Some(query) = query {
@@ -267,23 +264,6 @@ fn full_url(request: &ClientRequest<'_>) -> String {
         }
     }
     url
-}
-
-/// Appends `n` in decimal, as `Display` writes it.
-fn push_decimal(out: &mut String, mut n: u16) {
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &digit in &digits[at..] {
-        out.push(char::from(digit));
-    }
 }
 
 /// `host[:port]` (an IPv6 literal in brackets) → host and port.
